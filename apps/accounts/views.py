@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .forms import OrganisationForm, SignupForm
+from .middleware import SESSION_KEY
+from .models import Membership, Organisation, User
+from .tasks import send_welcome_email
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = User.objects.create_user(
+                form.cleaned_data["email"], form.cleaned_data["password"]
+            )
+            organisation = Organisation.create_for(user, form.cleaned_data["organisation"])
+            transaction.on_commit(lambda: send_welcome_email.delay(user.id))
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_KEY] = organisation.id
+        return redirect("home")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def organisations(request):
+    form = OrganisationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        organisation = Organisation.create_for(request.user, form.cleaned_data["name"])
+        request.session[SESSION_KEY] = organisation.id
+        messages.success(request, f"Created {organisation.name}; it is now your current one.")
+        return redirect("home")
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("organisation")
+        .order_by("organisation__name")
+    )
+    return render(
+        request, "accounts/organisations.html", {"form": form, "membership_list": memberships}
+    )
+
+
+@login_required
+@require_POST
+def switch_organisation(request, slug: str):
+    membership = (
+        Membership.objects.filter(user=request.user, organisation__slug=slug)
+        .select_related("organisation")
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such organisation")
+    request.session[SESSION_KEY] = membership.organisation_id
+    messages.success(request, f"Switched to {membership.organisation.name}.")
+    return redirect("home")

@@ -1,0 +1,46 @@
+"""The request as the engine sees it: raw bytes-level facts, nothing parsed yet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def _no_body(limit: int) -> bytes:
+    return b""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One incoming request.
+
+    `raw_path` is the request-target before `?`, exactly as sent (still
+    percent-encoded). `raw_query` is what follows the first `?` (without it),
+    or None when the target has no `?` at all. Header names are lower-case;
+    a header sent on several lines appears several times, in order.
+    `read_body(limit)` returns at most `limit` bytes of the body.
+    """
+
+    method: str
+    host: str
+    raw_path: str
+    raw_query: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    read_body: Callable[[int], bytes] = field(default=_no_body, compare=False, repr=False)
+    client_ip: str = ""
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (lower-case), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name]
+
+    @property
+    def raw_target(self) -> str:
+        if self.raw_query is None:
+            return self.raw_path
+        return f"{self.raw_path}?{self.raw_query}"

@@ -1,0 +1,82 @@
+"""Scarf Gateway manifests (`{"rules": [...]}`): parse with precise errors, dump back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .docker import DockerImageRule, DockerPatternRule
+from .files import CatchAllRule, FileRegexRule, FileTemplateRule
+from .pixel import PixelRule
+from .python import PythonFileRule
+from .rules import FieldError, Rule
+from .telemetry import TelemetryRule
+
+RULE_TYPES: dict[str, type[Rule]] = {
+    cls.type: cls
+    for cls in (
+        DockerImageRule,
+        DockerPatternRule,
+        FileTemplateRule,
+        FileRegexRule,
+        PythonFileRule,
+        CatchAllRule,
+        TelemetryRule,
+        PixelRule,
+    )
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a manifest is invalid: rule index (None for the document), field, reason."""
+
+    index: int | None
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = "manifest" if self.index is None else f"rules[{self.index}]"
+        return f"{where}.{self.field}: {self.reason}"
+
+
+class ManifestError(ValueError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+def parse_rule(data: Any) -> Rule:
+    """Parse one rule object; raises FieldError naming the field."""
+    if not isinstance(data, Mapping):
+        raise FieldError("type", "a rule must be a JSON object")
+    rule_type = data.get("type")
+    if not isinstance(rule_type, str):
+        raise FieldError("type", "is required and must be a string")
+    cls = RULE_TYPES.get(rule_type)
+    if cls is None:
+        raise FieldError("type", f"unknown rule type {rule_type!r}")
+    return cls.from_manifest(data)
+
+
+def parse_manifest(document: Any) -> list[Rule]:
+    """Parse a whole manifest; every problem in it is reported at once."""
+    if not isinstance(document, Mapping) or "rules" not in document:
+        raise ManifestError([Problem(None, "rules", "is required")])
+    if not isinstance(document["rules"], list):
+        raise ManifestError([Problem(None, "rules", "must be a list")])
+    rules: list[Rule] = []
+    problems: list[Problem] = []
+    for index, data in enumerate(document["rules"]):
+        try:
+            rules.append(parse_rule(data))
+        except FieldError as error:
+            problems.append(Problem(index, error.field, error.reason))
+    if problems:
+        raise ManifestError(problems)
+    return rules
+
+
+def dump_manifest(rules: list[Rule]) -> dict[str, Any]:
+    return {"rules": [rule.to_manifest() for rule in rules]}

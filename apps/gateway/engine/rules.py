@@ -1,0 +1,111 @@
+"""What every rule type shares: the base class and the manifest field readers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .http import Request
+from .outcome import Outcome
+
+# Type order within a domain (GATEWAY-DECISIONS §1); lower is tried first.
+ORDER_DOCKER_V1 = 1
+ORDER_DOCKER_V2 = 2
+ORDER_PIXEL = 3
+ORDER_FILE_V1 = 4
+ORDER_FILE_V2 = 5
+ORDER_PYTHON = 6
+ORDER_NPM = 7
+ORDER_TELEMETRY = 8
+ORDER_CATCH_ALL = 9
+
+
+class FieldError(ValueError):
+    """A manifest field is missing or invalid; `field` names it."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Base of every rule type.
+
+    Subclasses set `type` (the manifest `type`) and `order`, implement
+    `from_manifest` / `to_manifest` and `match`. `match` returns None to
+    decline (the next rule is tried) or an Outcome, which ends the search.
+    `ref` identifies the stored rule (a database id) and is reported with the
+    outcome; it is not part of the manifest.
+    """
+
+    type: ClassVar[str]
+    order: ClassVar[int]
+
+    domain: str
+    ref: str = field(default="", kw_only=True, compare=False)
+
+    def sort_key(self) -> tuple:
+        """Order among rules of the same type; equal keys keep input order."""
+        return ()
+
+    def merge_with(self, other: Rule) -> Rule | None:
+        """The rule standing for `self` followed by `other`, when the two merge
+        (GATEWAY-REFERENCE §3.4); None when they stay separate."""
+        return None
+
+    def match(self, request: Request) -> Outcome | None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_manifest(cls, data: Mapping[str, Any]) -> Rule:
+        raise NotImplementedError
+
+    def to_manifest(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+# Field readers. Each raises FieldError naming the field; `data` is one rule object.
+
+
+def required_str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if value is None:
+        raise FieldError(key, "is required")
+    if not isinstance(value, str):
+        raise FieldError(key, "must be a string")
+    return value
+
+
+def optional_str(data: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise FieldError(key, "must be a string")
+    return value
+
+
+def optional_bool(data: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise FieldError(key, "must be true or false")
+    return value
+
+
+def optional_str_list(data: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise FieldError(key, "must be a list of strings")
+    return tuple(value)
+
+
+def without_none(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys whose value is None, as the reference's encoder does."""
+    return {key: value for key, value in data.items() if value is not None}

@@ -1,0 +1,303 @@
+"""The routing table: each domain's compiled rules, published on every change.
+
+Flow 1 of ARCHITECTURE.md. A committed change to a domain's rules *publishes*
+the domain; every serving process keeps an in-process map host -> compiled
+rules (no I/O on a hit) and a watcher thread that applies announced changes.
+
+- With Redis, an entry is a JSON document under `routing:domain:<host>` and a
+  change is announced on the stream `routing:changes` (a stream, unlike
+  pub/sub, loses nothing while a watcher reconnects). `routing:published`
+  says the entries are complete; when Redis has lost them (a restart without
+  persistence) entries are built from the database and the watcher
+  republishes everything. Redis unreachable: cached entries keep serving, a
+  miss is built from the database.
+- Embedded mode has no Redis: entries are built from the database and changes
+  are announced in the RoutingChange table, which the watcher polls.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections, transaction
+
+from apps.packages.models import Domain, Rule
+
+from .engine.compile import DomainRoutes, compile_domain_rules
+from .engine.http import Request
+from .engine.manifest import parse_rule
+from .engine.outcome import Outcome
+from .models import RoutingChange
+
+log = logging.getLogger(__name__)
+
+DOMAIN_KEY = "routing:domain:"
+CHANGES_STREAM = "routing:changes"
+VERSION_KEY = "routing:version"
+PUBLISHED_KEY = "routing:published"
+REPUBLISH_LOCK = "routing:republish-lock"
+EVERY_DOMAIN = "*"
+CHANGES_MAXLEN = 100_000
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """A domain's compiled rules and the organisation that owns the domain."""
+
+    organisation: int
+    routes: DomainRoutes
+
+    def resolve(self, request: Request) -> Outcome:
+        return self.routes.resolve(request)
+
+
+def build_entry(hostname: str) -> dict | None:
+    """The routing entry of `hostname` from the database; None when it is not
+    a verified domain (the gateway then answers its 404s)."""
+    domain = Domain.objects.filter(hostname=hostname, verified=True).first()
+    if domain is None:
+        return None
+    rules = Rule.objects.filter(domain=domain).select_related("domain", "package")
+    return {
+        "organisation": domain.organisation_id,
+        "rules": [{"ref": str(rule.id), "rule": rule.manifest_form()} for rule in rules],
+    }
+
+
+def compile_entry(hostname: str, entry: dict | None, version: int) -> Routes | None:
+    if entry is None:
+        return None
+    rules = [replace(parse_rule(item["rule"]), ref=item["ref"]) for item in entry["rules"]]
+    return Routes(entry["organisation"], compile_domain_rules(hostname, rules, version))
+
+
+# --- Publishing ----------------------------------------------------------------------------
+
+_pending = threading.local()
+
+
+def schedule_publish(hostname: str) -> None:
+    """Publish `hostname` once the current transaction commits, once per
+    transaction however many of its rows changed (at once outside one)."""
+    if _pending_flush_registered():
+        _pending.hosts.add(hostname)
+        return
+    hosts = {hostname}
+
+    def flush():
+        _pending.hosts = _pending.flush = None
+        publish(sorted(hosts))
+
+    _pending.hosts, _pending.flush = hosts, flush
+    transaction.on_commit(flush)
+
+
+def _pending_flush_registered() -> bool:
+    """Whether this transaction still holds our flush (a rollback drops it)."""
+    flush = getattr(_pending, "flush", None)
+    callbacks = transaction.get_connection().run_on_commit
+    return flush is not None and any(entry[1] is flush for entry in callbacks)
+
+
+def publish(hostnames: list[str]) -> None:
+    if settings.EMBEDDED:
+        RoutingChange.objects.bulk_create(RoutingChange(hostname=h) for h in hostnames)
+        return
+    try:
+        _publish_to_redis(redis_client(), hostnames)
+    except redis.RedisError:
+        log.exception("could not publish routing for %s; run publish_routing", hostnames)
+
+
+def _publish_to_redis(client: redis.Redis, hostnames: list[str]) -> None:
+    for hostname in hostnames:
+        entry = build_entry(hostname)
+        version = client.incr(VERSION_KEY)
+        pipe = client.pipeline(transaction=True)
+        if entry is None:
+            pipe.delete(DOMAIN_KEY + hostname)
+        else:
+            pipe.set(DOMAIN_KEY + hostname, json.dumps({**entry, "version": version}))
+        pipe.xadd(
+            CHANGES_STREAM,
+            {"host": hostname, "version": version},
+            maxlen=CHANGES_MAXLEN,
+            approximate=True,
+        )
+        pipe.execute()
+
+
+def publish_all() -> int:
+    """Write every verified domain's entry to Redis and mark the set complete."""
+    client = redis_client()
+    served = list(Domain.objects.filter(verified=True).values_list("hostname", flat=True))
+    stale = {key.decode()[len(DOMAIN_KEY) :] for key in client.scan_iter(match=DOMAIN_KEY + "*")}
+    _publish_to_redis(client, sorted(set(served) | stale))
+    client.set(PUBLISHED_KEY, "1")
+    version = client.incr(VERSION_KEY)
+    client.xadd(CHANGES_STREAM, {"host": EVERY_DOMAIN, "version": version})
+    return len(served)
+
+
+# --- Where entries come from ---------------------------------------------------------------
+
+
+class DatabaseSource:
+    """Embedded mode: entries from the database, changes from RoutingChange."""
+
+    poll_interval = 0.2
+
+    def start_cursor(self) -> int:
+        last = RoutingChange.objects.order_by("-id").values_list("id", flat=True).first()
+        return last or 0
+
+    def load(self, hostname: str) -> tuple[int, Routes | None]:
+        version = self.start_cursor()
+        return version, compile_entry(hostname, build_entry(hostname), version)
+
+    def wait_for_changes(self, cursor: int) -> tuple[int, list[tuple[str, int]]]:
+        time.sleep(self.poll_interval)
+        changes = list(
+            RoutingChange.objects.filter(id__gt=cursor).order_by("id").values_list("hostname", "id")
+        )
+        return (changes[-1][1] if changes else cursor), changes
+
+
+class RedisSource:
+    """Entries from Redis, the database when Redis cannot answer for them."""
+
+    block_ms = 1000
+
+    def __init__(self):
+        self.client = redis_client()
+        self.watch_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=self.block_ms / 1000 + 5, socket_connect_timeout=2
+        )
+
+    def start_cursor(self) -> str:
+        last = self.watch_client.xrevrange(CHANGES_STREAM, count=1)
+        return last[0][0].decode() if last else "0-0"
+
+    def load(self, hostname: str) -> tuple[int, Routes | None]:
+        try:
+            published, raw = self.client.mget(PUBLISHED_KEY, DOMAIN_KEY + hostname)
+        except redis.RedisError:
+            log.warning("redis unavailable, building %s from the database", hostname)
+            published, raw = None, None
+        if published is None:
+            return 0, compile_entry(hostname, build_entry(hostname), 0)
+        if raw is None:
+            return 0, None
+        entry = json.loads(raw)
+        return entry["version"], compile_entry(hostname, entry, entry["version"])
+
+    def wait_for_changes(self, cursor: str) -> tuple[str, list[tuple[str, int]]]:
+        first = self.watch_client.xrange(CHANGES_STREAM, count=1)
+        if first and _stream_id(first[0][0].decode()) > _stream_id(cursor) and cursor != "0-0":
+            # Entries after our cursor were trimmed away: we cannot tell what changed.
+            return first[0][0].decode(), [(EVERY_DOMAIN, 0)]
+        reply = self.watch_client.xread({CHANGES_STREAM: cursor}, block=self.block_ms, count=1000)
+        changes = []
+        for _stream, entries in reply:
+            for entry_id, fields in entries:
+                cursor = entry_id.decode()
+                changes.append((fields[b"host"].decode(), int(fields[b"version"])))
+        return cursor, changes
+
+    def ensure_published(self) -> None:
+        """Republish everything when Redis lost the entries (one process does it)."""
+        if self.client.exists(PUBLISHED_KEY):
+            return
+        if self.client.set(REPUBLISH_LOCK, "1", nx=True, ex=60):
+            log.info("routing entries missing from redis; republishing %d domains", publish_all())
+
+
+def _stream_id(value: str) -> tuple[int, int]:
+    millis, _, sequence = value.partition("-")
+    return int(millis), int(sequence or 0)
+
+
+# --- The in-process table ------------------------------------------------------------------
+
+
+class RoutingTable:
+    """host -> compiled routes, refreshed by a watcher thread.
+
+    Each cached value carries the version it was built from; a value only
+    replaces one at least as new, so a slow load can never overwrite the
+    newer entry a change just installed.
+    """
+
+    def __init__(self, source):
+        self.source = source
+        self._entries: dict[str, tuple[int, Routes | None]] = {}
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def get(self, hostname: str) -> Routes | None:
+        cached = self._entries.get(hostname)
+        if cached is not None:
+            return cached[1]
+        version, routes = self.source.load(hostname)
+        self._store(hostname, version, routes)
+        return self._entries[hostname][1]
+
+    def _store(self, hostname: str, version: int, routes: Routes | None) -> None:
+        with self._lock:
+            current = self._entries.get(hostname)
+            if current is None or version >= current[0]:
+                self._entries[hostname] = (version, routes)
+
+    def apply_change(self, hostname: str, version: int) -> None:
+        if hostname == EVERY_DOMAIN:
+            with self._lock:
+                self._entries.clear()
+            return
+        loaded_version, routes = self.source.load(hostname)
+        self._store(hostname, max(version, loaded_version), routes)
+
+    def start_watching(self) -> None:
+        if self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._watch, name="routing-watcher", daemon=True
+            )
+            self._watcher.start()
+
+    def stop_watching(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
+
+    def _watch(self) -> None:
+        cursor = None
+        while not self._stopping.is_set():
+            try:
+                if cursor is None:
+                    cursor = self.source.start_cursor()
+                if isinstance(self.source, RedisSource):
+                    self.source.ensure_published()
+                cursor, changes = self.source.wait_for_changes(cursor)
+                for hostname, version in changes:
+                    self.apply_change(hostname, version)
+            except Exception:
+                log.exception("routing watcher failed; retrying")
+                with self._lock:  # whatever we missed, the next loads will see
+                    self._entries = {h: v for h, v in self._entries.items() if v[1] is not None}
+                self._stopping.wait(1)
+            finally:
+                close_old_connections()
+
+
+def make_source():
+    return DatabaseSource() if settings.EMBEDDED else RedisSource()

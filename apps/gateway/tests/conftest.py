@@ -1,0 +1,54 @@
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.accounts.models import Organisation
+from apps.packages.manifests import import_manifest
+from scarf.testing import Server
+
+MANIFESTS = Path(__file__).parent / "manifests"
+
+
+def load_manifest(name: str) -> dict:
+    return json.loads((MANIFESTS / name).read_text())
+
+
+@pytest.fixture
+def acme(db):
+    return Organisation.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def every_rule_type():
+    return load_manifest("every-rule-type.json")
+
+
+@pytest.fixture
+def imported(acme, every_rule_type):
+    import_manifest(acme, every_rule_type, verify_domains=True)
+    return acme
+
+
+def database_url() -> str:
+    """The test database, for a subprocess to use (it sees committed rows only)."""
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def gateway_server(transactional_db, tmp_path):
+    """The product in its production shape (PostgreSQL + Redis) as a real server."""
+    server = Server(
+        {
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_CONN_MAX_AGE": "0",
+        },
+        tmp_path,
+    )
+    yield server
+    server.stop()

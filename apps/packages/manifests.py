@@ -1,0 +1,115 @@
+"""Import and export an organisation's rules as a Scarf Gateway manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.accounts.models import Organisation
+from apps.gateway.engine.manifest import ManifestError, Problem, dump_manifest, parse_manifest
+from apps.gateway.engine.manifest import parse_rule as parse_engine_rule
+
+from .models import Domain, Package, Rule, validate_hostname
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    domains: list[str]
+    packages: int
+    rules: int
+
+
+def _config_of(manifest_rule: dict[str, Any]) -> dict[str, Any]:
+    key_field = Rule.package_key_field(manifest_rule["type"])
+    return {k: v for k, v in manifest_rule.items() if k not in ("type", "domain", key_field)}
+
+
+def _check_domains(organisation: Organisation, forms: list[dict[str, Any]]) -> list[Problem]:
+    problems = []
+    taken = dict(
+        Domain.objects.filter(hostname__in={form["domain"].lower() for form in forms})
+        .exclude(organisation=organisation)
+        .values_list("hostname", "organisation_id")
+    )
+    for index, form in enumerate(forms):
+        hostname = form["domain"].lower()
+        try:
+            validate_hostname(hostname)
+        except ValidationError as error:
+            problems.append(Problem(index, "domain", error.messages[0]))
+            continue
+        if hostname in taken:
+            problems.append(Problem(index, "domain", f"{hostname} belongs to another organisation"))
+        elif hostname in settings.DASHBOARD_HOSTS:
+            problems.append(Problem(index, "domain", f"{hostname} is the dashboard's own host"))
+    return problems
+
+
+def import_manifest(
+    organisation: Organisation, document: Any, *, verify_domains: bool = False
+) -> ImportSummary:
+    """Make the organisation's rules on every domain the manifest names exactly
+    the manifest's rules. All or nothing: any problem raises ManifestError and
+    changes nothing. Domains it creates are verified only when `verify_domains`
+    (operator imports)."""
+    forms = [rule.to_manifest() for rule in parse_manifest(document)]
+    problems = _check_domains(organisation, forms)
+    if problems:
+        raise ManifestError(problems)
+
+    with transaction.atomic():
+        domains: dict[str, Domain] = {}
+        for form in forms:
+            hostname = form["domain"].lower()
+            if hostname not in domains:
+                domain, _ = Domain.objects.get_or_create(
+                    hostname=hostname,
+                    defaults={"organisation": organisation, "verified": verify_domains},
+                )
+                if verify_domains and not domain.verified:
+                    domain.verified = True
+                    domain.save(update_fields=["verified"])
+                domain.rules.all().delete()
+                domains[hostname] = domain
+
+        packages: dict[str, Package] = {}
+        positions: dict[str, int] = {}
+        for form in forms:
+            hostname = form["domain"].lower()
+            key = form[Rule.package_key_field(form["type"])]
+            package = packages.get(key) or _package_for(organisation, key, form)
+            packages[key] = package
+            positions[hostname] = positions.get(hostname, -1) + 1
+            Rule.objects.create(
+                package=package,
+                domain=domains[hostname],
+                type=form["type"],
+                config=_config_of(form),
+                position=positions[hostname],
+            )
+    return ImportSummary(domains=sorted(domains), packages=len(packages), rules=len(forms))
+
+
+def _package_for(organisation: Organisation, key: str, form: dict[str, Any]) -> Package:
+    name = form.get("package-name") or form.get("repository-name") or form.get("pattern") or key
+    package, created = Package.objects.get_or_create(
+        organisation=organisation,
+        key=key,
+        defaults={"name": name, "kind": Rule.KIND_OF_TYPE[form["type"]]},
+    )
+    if not created and form.get("package-name") and package.name != form["package-name"]:
+        package.name = form["package-name"]
+        package.save(update_fields=["name"])
+    return package
+
+
+def export_manifest(organisation: Organisation) -> dict[str, Any]:
+    """The organisation's rules as a manifest, ordered by domain then position."""
+    rules = Rule.objects.filter(domain__organisation=organisation).select_related(
+        "domain", "package"
+    )
+    return dump_manifest([parse_engine_rule(rule.manifest_form()) for rule in rules])

@@ -1,0 +1,192 @@
+import copy
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.accounts.models import Organisation
+from apps.gateway.engine.manifest import ManifestError
+from apps.gateway.tests.conftest import load_manifest
+from apps.packages.manifests import export_manifest, import_manifest
+from apps.packages.models import Domain, Package, Rule
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme():
+    return Organisation.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def manifest():
+    return load_manifest("every-rule-type.json")
+
+
+def test_it_creates_domains_packages_and_rules_in_manifest_order(acme, manifest):
+    summary = import_manifest(acme, manifest)
+
+    assert summary.domains == ["get.acme.test", "www.acme.test"]
+    assert summary.rules == 10
+    types = list(
+        Rule.objects.filter(domain__hostname="get.acme.test").values_list("type", flat=True)
+    )
+    assert types == [rule["type"] for rule in manifest["rules"][:9]]
+    assert Package.objects.get(organisation=acme, key="acme-tool").kind == Package.PYTHON
+    assert Package.objects.get(organisation=acme, key="cli").name == "acme-cli"
+    assert Package.objects.get(organisation=acme, key="tool-images").kind == Package.DOCKER
+
+
+def test_domains_are_unverified_unless_the_operator_imports(acme, manifest):
+    import_manifest(acme, manifest)
+    assert not Domain.objects.filter(verified=True).exists()
+
+    import_manifest(acme, manifest, verify_domains=True)
+    assert Domain.objects.filter(verified=True).count() == 2
+
+
+def test_telemetry_tokens_are_stored_hashed(acme, manifest):
+    import_manifest(acme, manifest)
+
+    rule = Rule.objects.get(type="telemetry-v1")
+    assert "s3cret-token" not in json.dumps(rule.config)
+    assert rule.config["access-tokens"][0].startswith("sha256:")
+
+
+def test_export_then_import_then_export_is_identical(acme, manifest):
+    import_manifest(acme, manifest)
+    first = export_manifest(acme)
+
+    other = Organisation.objects.create(name="Other", slug="other")
+    Domain.objects.all().delete()
+    import_manifest(other, first)
+    second = export_manifest(other)
+
+    assert second == first
+    assert len(first["rules"]) == 10
+
+
+def test_reimporting_replaces_the_rules_of_the_domains_it_names(acme, manifest):
+    import_manifest(acme, manifest)
+    smaller = {"rules": [manifest["rules"][0]]}
+
+    import_manifest(acme, smaller)
+
+    assert Rule.objects.filter(domain__hostname="get.acme.test").count() == 1
+    assert Rule.objects.filter(domain__hostname="www.acme.test").count() == 1
+
+
+def problems_of(acme, document):
+    with pytest.raises(ManifestError) as caught:
+        import_manifest(acme, document)
+    return [(p.index, p.field) for p in caught.value.problems], caught.value
+
+
+def test_every_error_names_the_rule_index_and_the_field(acme, manifest):
+    broken = copy.deepcopy(manifest)
+    del broken["rules"][0]["registry"]
+    broken["rules"][4]["incoming-path"] = "(unclosed"
+    broken["rules"][2]["outgoing-url"] = "https://{host}/x"
+
+    problems, error = problems_of(acme, broken)
+
+    assert problems == [(0, "registry"), (2, "outgoing-url"), (4, "incoming-path")]
+    assert "rules[0].registry" in str(error)
+
+
+def test_an_unknown_rule_type_rejects_the_manifest_naming_the_rule(acme, manifest):
+    broken = copy.deepcopy(manifest)
+    broken["rules"][3]["type"] = "maven-v1"
+
+    problems, error = problems_of(acme, broken)
+
+    assert problems == [(3, "type")]
+    assert "maven-v1" in str(error)
+
+
+def test_a_bad_manifest_changes_nothing(acme, manifest):
+    import_manifest(acme, {"rules": [manifest["rules"][0]]})
+    before = export_manifest(acme)
+    broken = copy.deepcopy(manifest)
+    broken["rules"][9]["package-id"] = None
+
+    problems_of(acme, broken)
+
+    assert export_manifest(acme) == before
+    assert not Domain.objects.filter(hostname="www.acme.test").exists()
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [({}, "rules"), ({"rules": {}}, "rules"), ([], "rules")],
+)
+def test_a_malformed_document_names_the_rules_key(acme, document, field):
+    problems, _ = problems_of(acme, document)
+
+    assert problems == [(None, field)]
+
+
+def test_a_domain_of_another_organisation_is_refused(acme, manifest):
+    other = Organisation.objects.create(name="Other", slug="other")
+    Domain.objects.create(organisation=other, hostname="www.acme.test")
+
+    problems, error = problems_of(acme, manifest)
+
+    assert problems == [(9, "domain")]
+    assert "another organisation" in str(error)
+    assert not Rule.objects.exists()
+
+
+@pytest.mark.parametrize("hostname", ["localhost", "UPPER_case!.test", "-bad.test", "a..b"])
+def test_an_invalid_domain_is_refused(acme, hostname):
+    rule = {"type": "pixel-v1", "domain": hostname, "package-id": "px"}
+
+    problems, _ = problems_of(acme, {"rules": [rule]})
+
+    assert problems == [(0, "domain")]
+
+
+def test_the_command_creates_the_organisation_and_verifies_domains(tmp_path, manifest, capsys):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+
+    call_command("import_manifest", str(path), "--org", "newco", "--create-org")
+
+    organisation = Organisation.objects.get(slug="newco")
+    assert Domain.objects.filter(organisation=organisation, verified=True).count() == 2
+    assert "imported 10 rules" in capsys.readouterr().out
+
+
+def test_the_command_needs_create_org_for_a_missing_organisation(tmp_path, manifest):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+
+    with pytest.raises(CommandError, match="--create-org"):
+        call_command("import_manifest", str(path), "--org", "missing")
+
+
+def test_the_command_lists_every_problem_and_changes_nothing(tmp_path, acme):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"rules": [{"type": "docker-v1", "domain": "x.acme.test"}]}))
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_manifest", str(path), "--org", "acme")
+
+    assert "rules[0]." in str(caught.value)
+    assert not Rule.objects.exists()
+
+
+def test_the_command_reports_invalid_json(tmp_path, acme):
+    path = tmp_path / "manifest.json"
+    path.write_text("{not json")
+
+    with pytest.raises(CommandError, match="not valid JSON"):
+        call_command("import_manifest", str(path), "--org", "acme")
+
+
+def test_export_command_prints_the_manifest(acme, manifest, capsys):
+    import_manifest(acme, manifest)
+
+    call_command("export_manifest", "--org", "acme")
+
+    assert json.loads(capsys.readouterr().out) == export_manifest(acme)

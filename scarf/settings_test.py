@@ -1,0 +1,12 @@
+"""Settings for the test suite: PostgreSQL, and one Redis database per xdist worker
+so parallel workers never see each other's keys."""
+
+import os
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_redis_server = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+os.environ["REDIS_URL"] = f"{_redis_server}/{1 + int(_worker.removeprefix('gw') or 0) % 15}"
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scarf")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
+from .settings import *  # noqa: E402, F403

@@ -1,0 +1,129 @@
+"""Fixtures shared by every app's tests (loaded from the root conftest)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def redis_db():
+    """A real Redis, emptied before and after each test (one database per xdist worker)."""
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session(django_db_setup, django_db_blocker):
+    """A real Celery worker thread consuming from the Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from scarf.celery import app
+
+    app.conf.task_always_eager = False
+    with django_db_blocker.unblock(), start_worker(app, perform_ping_check=False, pool="solo"):
+        yield app
+
+
+@pytest.fixture
+def celery_worker(celery_worker_session, transactional_db):
+    return celery_worker_session
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback only
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+class Server:
+    """The product running as a subprocess (`manage.py serve`)."""
+
+    def __init__(self, env: dict[str, str], tmp_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            **env,
+            "DJANGO_SETTINGS_MODULE": "scarf.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log = open(tmp_path / f"server-{self.port}.log", "w+b")  # noqa: SIM115
+        self.process = None
+
+    def manage(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def start(self) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--bind", "127.0.0.1", "--port", str(self.port)],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_serving(self.url + "/healthz", self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+
+@pytest.fixture
+def embedded_server(tmp_path):
+    """The product in embedded mode (SQLite, no Redis), migrated and serving."""
+    server = Server(
+        {"DATABASE_URL": "", "REDIS_URL": "", "VAR_DIR": str(tmp_path / "var")}, tmp_path
+    )
+    migrated = server.manage("migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stderr
+    yield server
+    server.stop()

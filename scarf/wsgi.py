@@ -1,0 +1,33 @@
+"""WSGI entry point: dashboard hosts go to Django, every other host to the gateway.
+
+The gateway never passes through Django's middleware stack, so a download
+costs a dictionary lookup and a rule match, not a full Django request.
+"""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scarf.settings")
+
+django_application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402  (after Django is set up)
+
+from apps.gateway.app import GatewayApp, normalise_host  # noqa: E402
+
+
+class HostDispatcher:
+    def __init__(self, dashboard, gateway, dashboard_hosts):
+        self.dashboard = dashboard
+        self.gateway = gateway
+        self.dashboard_hosts = frozenset(normalise_host(h) for h in dashboard_hosts)
+
+    def __call__(self, environ, start_response):
+        if normalise_host(environ.get("HTTP_HOST", "")) in self.dashboard_hosts:
+            return self.dashboard(environ, start_response)
+        return self.gateway(environ, start_response)
+
+
+gateway_application = GatewayApp()
+application = HostDispatcher(django_application, gateway_application, settings.DASHBOARD_HOSTS)
