@@ -61,8 +61,10 @@ echo "== lint"
 "$VENV/bin/ruff" format --check .
 
 echo "== django checks"
-"$VENV/bin/python" manage.py check
-"$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null
+check_dir=$(mktemp -d)
+DATABASE_URL= REDIS_URL= VAR_DIR="$check_dir" "$VENV/bin/python" manage.py check
+DATABASE_URL= REDIS_URL= VAR_DIR="$check_dir" "$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null
+rm -rf "$check_dir"
 
 echo "== tests"
 status=0

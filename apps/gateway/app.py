@@ -124,12 +124,15 @@ def _body_reader(environ: dict):
 class GatewayApp:
     """Resolve a request against its domain's rules, record, answer."""
 
-    def __init__(self, table: RoutingTable | None = None):
+    def __init__(self, table: RoutingTable | None = None, watch: bool = True):
         self.table = table or RoutingTable(make_source())
+        self.watch = watch
         self.trusted_proxies = parse_networks(settings.TRUSTED_PROXIES)
 
     def __call__(self, environ, start_response):
-        self.table.start_watching()
+        if self.watch:
+            # Started lazily, in the serving process (threads do not survive a fork).
+            self.table.start_watching()
         try:
             request = request_from_environ(environ, self.trusted_proxies)
         except BadRequest as error:
