@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.gateway.app import GatewayApp
+from apps.gateway.app import GatewayApp, parse_networks
 from apps.gateway.routing import RoutingTable, build_entry, compile_entry
 from apps.packages.manifests import import_manifest
 
