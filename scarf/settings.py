@@ -179,3 +179,15 @@ LOGGING = {
 # Gateway
 # Networks whose X-Forwarded-For / X-Forwarded-Host the gateway believes (comma-separated CIDRs).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# Outbound requests to registries and indexes (seconds, bytes).
+UPSTREAM_CONNECT_TIMEOUT = float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", "5"))
+UPSTREAM_READ_TIMEOUT = float(os.environ.get("UPSTREAM_READ_TIMEOUT", "30"))
+UPSTREAM_POOL_SIZE = int(os.environ.get("UPSTREAM_POOL_SIZE", "20"))
+# Index pages and packuments: fresh for UPSTREAM_CACHE_TTL, then served stale
+# (only while the upstream fails) up to UPSTREAM_STALE_TTL.
+UPSTREAM_CACHE_TTL = int(os.environ.get("UPSTREAM_CACHE_TTL", "300"))
+UPSTREAM_STALE_TTL = int(os.environ.get("UPSTREAM_STALE_TTL", str(7 * 24 * 3600)))
+UPSTREAM_MAX_DOCUMENT = int(os.environ.get("UPSTREAM_MAX_DOCUMENT", str(64 * 1024 * 1024)))
+# Defaults for rules that name no backend; the deployment sets them.
+PYTHON_DEFAULT_INDEX_URL = os.environ.get("PYTHON_DEFAULT_INDEX_URL", "")
+NPM_DEFAULT_REGISTRY_URL = os.environ.get("NPM_DEFAULT_REGISTRY_URL", "")

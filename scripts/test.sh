@@ -13,12 +13,17 @@ pg_port=5432
 
 can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 
+apt_install() {
+  echo "installing $* (apt-get install)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "$@" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$@" >/dev/null; }
+}
+
 ensure_postgres() {
   if pg_isready -q -h "$pg_host" -p "$pg_port" 2>/dev/null; then return; fi
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
     if can_apt; then
-      echo "installing PostgreSQL (apt-get install postgresql)"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+      apt_install postgresql
       # trust local TCP connections for the test user, as the tests expect
       hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n1)
       sed -i 's/^\(host\s\+all\s\+all\s\+127.0.0.1\/32\s\+\)\S\+/\1trust/' "$hba"
@@ -37,8 +42,7 @@ ensure_redis() {
   if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return; fi
   if ! command -v redis-server >/dev/null; then
     if can_apt; then
-      echo "installing Redis (apt-get install redis-server)"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+      apt_install redis-server
     else
       echo "Redis is not installed: install the 'redis-server' package (or point TEST_REDIS_URL at a server)" >&2
       exit 1
@@ -53,6 +57,26 @@ ensure_redis() {
   echo "Redis did not become ready on 127.0.0.1:6379" >&2; exit 1
 }
 
+# Real clients and backends the client-compatibility tests drive (Debian package names).
+ensure_tools() {
+  local missing=()
+  command -v curl >/dev/null || missing+=(curl)
+  command -v wget >/dev/null || missing+=(wget)
+  command -v skopeo >/dev/null || missing+=(skopeo)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v dpkg-scanpackages >/dev/null || missing+=(dpkg-dev)
+  command -v apt-get >/dev/null || missing+=(apt)
+  command -v npm >/dev/null || missing+=(npm)
+  [ ${#missing[@]} = 0 ] && return
+  if can_apt; then
+    apt_install "${missing[@]}"
+  else
+    echo "the client tests need these packages: ${missing[*]} (install them, e.g. apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+}
+
+ensure_tools
 if [ -z "${TEST_DATABASE_URL:-}" ]; then ensure_postgres; fi
 if [ -z "${TEST_REDIS_URL:-}" ]; then ensure_redis; fi
 

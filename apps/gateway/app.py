@@ -12,9 +12,11 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from .engine.http import Request
-from .engine.outcome import Outcome, Proxy, Redirect, Respond, not_found
+from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
+from .proxy import proxy_request
 from .recording import build_events, record_download
 from .routing import RoutingTable, make_source
+from .upstream import fetch_document
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +91,13 @@ def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
     peer = environ.get("REMOTE_ADDR", "")
     host = environ.get("HTTP_HOST", "")
     client_ip = peer
+    scheme = environ.get("wsgi.url_scheme", "http")
     if _from_trusted_proxy(peer, trusted_proxies):
         host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0]
         forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
         client_ip = forwarded or peer
+        proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower()
+        scheme = proto if proto in ("http", "https") else scheme
     host = normalise_host(host)
     if not host:
         raise BadRequest(400, "missing Host header")
@@ -105,6 +110,7 @@ def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
         headers=headers,
         read_body=_body_reader(environ),
         client_ip=client_ip,
+        scheme=scheme,
     )
 
 
@@ -142,25 +148,27 @@ class GatewayApp:
             if routes is None:
                 return _send(start_response, not_found(request).response, environ)
             outcome = routes.resolve(request)
-            response = self._answer(outcome)
-            record_download(build_events(request, routes.organisation, outcome, response.status))
+            if isinstance(outcome.response, Fetch):
+                fetch = outcome.response
+                outcome = fetch.then(fetch_document(fetch.url, fetch.headers))
+            if isinstance(outcome.response, Proxy):
+                upstream = proxy_request(request, outcome.response)
+                record_download(
+                    build_events(
+                        request, routes.organisation, outcome, upstream.status, upstream.target
+                    )
+                )
+                start_response(upstream.status_line, upstream.headers)
+                return upstream.body
+            record_download(
+                build_events(request, routes.organisation, outcome, outcome.response.status)
+            )
         except Exception:
             log.exception("gateway failed on %s %s", request.host, request.raw_path)
             return _send(start_response, Respond(503), environ)
         finally:
             close_old_connections()
-        return _send(start_response, response, environ)
-
-    def _answer(self, outcome: Outcome) -> Respond | Redirect:
-        if isinstance(outcome.response, Proxy):
-            # Proxying arrives with the registry-protocols work; until then say so plainly.
-            return Respond(
-                502,
-                (("Content-Type", "application/json"),),
-                b'{"errors":[{"code":"UNAVAILABLE","message":"proxying is not available",'
-                b'"detail":{}}]}',
-            )
-        return outcome.response
+        return _send(start_response, outcome.response, environ)
 
 
 def _send(start_response, response: Respond | Redirect, environ) -> list[bytes]:

@@ -96,6 +96,8 @@ class Rule(models.Model):
         ("file-v1", "File (URL template)"),
         ("file-v2", "File (regular expression)"),
         ("python-v1", "Python file"),
+        ("python-index-v1", "Python package from an index"),
+        ("npm-v1", "npm package"),
         ("catch-all-v1", "Catch-all"),
         ("telemetry-v1", "Telemetry"),
         ("pixel-v1", "Pixel"),
@@ -107,6 +109,8 @@ class Rule(models.Model):
         "file-v2": Package.FILE,
         "catch-all-v1": Package.FILE,
         "python-v1": Package.PYTHON,
+        "python-index-v1": Package.PYTHON,
+        "npm-v1": Package.NPM,
         "telemetry-v1": Package.TELEMETRY,
         "pixel-v1": Package.PIXEL,
     }

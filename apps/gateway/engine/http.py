@@ -18,7 +18,8 @@ class Request:
     percent-encoded). `raw_query` is what follows the first `?` (without it),
     or None when the target has no `?` at all. Header names are lower-case;
     a header sent on several lines appears several times, in order.
-    `read_body(limit)` returns at most `limit` bytes of the body.
+    `read_body(limit)` returns at most `limit` bytes of the body. `scheme` is
+    how the client reached us (http or https), for URLs that point back here.
     """
 
     method: str
@@ -28,6 +29,7 @@ class Request:
     headers: tuple[tuple[str, str], ...] = ()
     read_body: Callable[[int], bytes] = field(default=_no_body, compare=False, repr=False)
     client_ip: str = ""
+    scheme: str = "https"
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (lower-case), or None."""
@@ -38,6 +40,11 @@ class Request:
 
     def header_values(self, name: str) -> list[str]:
         return [value for key, value in self.headers if key == name]
+
+    @property
+    def origin(self) -> str:
+        """`scheme://host` of this gateway domain, as the client reached it."""
+        return f"{self.scheme}://{self.host}"
 
     @property
     def raw_target(self) -> str:

@@ -8,8 +8,10 @@ from typing import Any
 
 from .docker import DockerImageRule, DockerPatternRule
 from .files import CatchAllRule, FileRegexRule, FileTemplateRule
+from .npm import NpmRule
 from .pixel import PixelRule
 from .python import PythonFileRule
+from .python_index import PythonIndexRule
 from .rules import FieldError, Rule
 from .telemetry import TelemetryRule
 
@@ -21,6 +23,8 @@ RULE_TYPES: dict[str, type[Rule]] = {
         FileTemplateRule,
         FileRegexRule,
         PythonFileRule,
+        PythonIndexRule,
+        NpmRule,
         CatchAllRule,
         TelemetryRule,
         PixelRule,

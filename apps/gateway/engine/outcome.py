@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,34 @@ class Proxy:
     protocol: str = "docker"
 
 
-Response = Redirect | Respond | Proxy
+@dataclass(frozen=True)
+class Document:
+    """An upstream document as the edge fetched it (or served it from cache).
+
+    `url` is the final URL after redirects, to resolve relative links against;
+    `stale` says it came from the cache because the upstream failed.
+    """
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Answer from an upstream document: the edge fetches `url` (through its
+    cache, sending `headers`) and calls `then` with the Document, or with None
+    when the upstream failed and nothing is cached. `then` is pure and returns
+    the final Outcome, which must not be another Fetch."""
+
+    url: str
+    then: Callable[[Document | None], Outcome]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Response = Redirect | Respond | Proxy | Fetch
 
 
 @dataclass(frozen=True)
@@ -59,7 +86,7 @@ class Outcome:
 
     @property
     def status(self) -> int:
-        if isinstance(self.response, Proxy):
+        if isinstance(self.response, Proxy | Fetch):
             return 0  # known only once the upstream answers
         return self.response.status
 

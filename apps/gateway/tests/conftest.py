@@ -52,3 +52,23 @@ def gateway_server(transactional_db, tmp_path):
     )
     yield server
     server.stop()
+
+
+def through_gateway(server) -> dict[str, str]:
+    """Environment that makes a real client reach our domains through `server`.
+
+    Clients are pointed at the gateway as their HTTP proxy: a request for
+    http://get.acme.test/... reaches the gateway with that Host (absolute-form
+    target), while backends on 127.0.0.1 are reached directly (no_proxy).
+    No /etc/hosts entries or root needed.
+    """
+    proxy = f"http://127.0.0.1:{server.port}"
+    bypass = "127.0.0.1,localhost,::1"
+    return {
+        "http_proxy": proxy,
+        "HTTP_PROXY": proxy,
+        "https_proxy": proxy,
+        "HTTPS_PROXY": proxy,
+        "no_proxy": bypass,
+        "NO_PROXY": bypass,
+    }
