@@ -22,17 +22,22 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import redis
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 
 from apps.packages.models import Domain, Rule
 
 from .engine.compile import DomainRoutes, compile_domain_rules
 from .engine.http import Request
 from .engine.manifest import parse_rule
+from .engine.npm import NpmRule
 from .engine.outcome import Outcome
+from .engine.python_index import PythonIndexRule
+from .engine.rules import Rule as EngineRule
 from .models import RoutingChange
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,8 @@ PUBLISHED_KEY = "routing:published"
 REPUBLISH_LOCK = "routing:republish-lock"
 EVERY_DOMAIN = "*"
 CHANGES_MAXLEN = 100_000
+MAX_CACHED_HOSTS = 1_000_000
+CHANGE_RETENTION = timedelta(hours=1)  # embedded mode: watchers poll every 0.2 s
 
 
 def redis_client() -> redis.Redis:
@@ -77,8 +84,20 @@ def build_entry(hostname: str) -> dict | None:
 def compile_entry(hostname: str, entry: dict | None, version: int) -> Routes | None:
     if entry is None:
         return None
-    rules = [replace(parse_rule(item["rule"]), ref=item["ref"]) for item in entry["rules"]]
+    rules = [
+        with_deployment_defaults(replace(parse_rule(item["rule"]), ref=item["ref"]))
+        for item in entry["rules"]
+    ]
     return Routes(entry["organisation"], compile_domain_rules(hostname, rules, version))
+
+
+def with_deployment_defaults(rule: EngineRule) -> EngineRule:
+    """Fill what a rule leaves to the deployment (its default backends)."""
+    if isinstance(rule, NpmRule):
+        return replace(rule, default_registry=settings.NPM_DEFAULT_REGISTRY_URL)
+    if isinstance(rule, PythonIndexRule):
+        return replace(rule, default_index_url=settings.PYTHON_DEFAULT_INDEX_URL)
+    return rule
 
 
 # --- Publishing ----------------------------------------------------------------------------
@@ -112,6 +131,7 @@ def _pending_flush_registered() -> bool:
 def publish(hostnames: list[str]) -> None:
     if settings.EMBEDDED:
         RoutingChange.objects.bulk_create(RoutingChange(hostname=h) for h in hostnames)
+        RoutingChange.objects.filter(created__lt=timezone.now() - CHANGE_RETENTION).delete()
         return
     try:
         _publish_to_redis(redis_client(), hostnames)
@@ -251,10 +271,13 @@ class RoutingTable:
             return cached[1]
         version, routes = self.source.load(hostname)
         self._store(hostname, version, routes)
-        return self._entries[hostname][1]
+        cached = self._entries.get(hostname)
+        return routes if cached is None else cached[1]
 
     def _store(self, hostname: str, version: int, routes: Routes | None) -> None:
         with self._lock:
+            if routes is None and len(self._entries) >= MAX_CACHED_HOSTS:
+                return  # random Host headers must not grow the table without bound
             current = self._entries.get(hostname)
             if current is None or version >= current[0]:
                 self._entries[hostname] = (version, routes)

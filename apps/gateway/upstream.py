@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from urllib.parse import urljoin
 
 import urllib3
 from django.conf import settings
@@ -77,7 +78,7 @@ def _fetch(url: str, headers: tuple[tuple[str, str], ...]) -> dict | None:
             "GET",
             url,
             headers={"Accept-Encoding": "gzip", **dict(headers)},
-            redirect=5,
+            retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5),
             preload_content=False,
         )
         try:
@@ -91,9 +92,18 @@ def _fetch(url: str, headers: tuple[tuple[str, str], ...]) -> dict | None:
         log.warning("upstream %s answered %s (%d bytes)", url, response.status, len(body))
         return None
     return {
-        "url": response.geturl() or url,
+        "url": _final_url(url, response),
         "status": response.status,
         "content_type": response.headers.get("Content-Type", ""),
         "body": body,
         "fetched_at": time.time(),
     }
+
+
+def _final_url(url: str, response: urllib3.BaseHTTPResponse) -> str:
+    """Where the document really came from, after redirects (relative links
+    on it resolve against this)."""
+    for step in response.retries.history if response.retries else ():
+        if step.redirect_location:
+            url = urljoin(url, step.redirect_location)
+    return url

@@ -76,8 +76,9 @@ def redirects_are_followed(user_agent: str | None) -> bool:
     )
 
 
-def redirect_location(registry: str, request: Request) -> str:
-    """The registry's base URL + the raw path and query, made safe for a header.
+def registry_url(registry: str, request: Request) -> str:
+    """The request's URL at the registry, for the redirect and for the proxy:
+    the registry's base URL + the raw path and query, made safe for a header.
 
     The path always starts with `/`, so the authority is the registry's and
     nothing in the request can change the host.
@@ -162,7 +163,7 @@ class DockerRule(Rule):
         if (request.header("authorization") or "").startswith("Basic"):
             return Proxy(self.registry)
         if redirects_are_followed(request.header("user-agent")):
-            return Redirect(redirect_location(self.registry, request))
+            return Redirect(registry_url(self.registry, request))
         return Proxy(self.registry)
 
     def answer(

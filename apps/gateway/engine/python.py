@@ -1,9 +1,15 @@
-"""python-v1: a PEP 503 / PEP 691 "simple" repository served from the rules themselves.
+"""A domain's PEP 503 / PEP 691 "simple" repository, and the python-v1 rule type.
 
-Each python-v1 rule names one file of one project. Adjacent rules of a domain
-merge into one `PythonRepository` (GATEWAY-REFERENCE §8.4), keyed by the PEP 503
-normalised project name (GATEWAY-DECISIONS §4). Its pages are rendered once,
-with their ETags, and then only read: a request picks a page, it never builds one.
+Each python-v1 rule names one file of one project; each python-index-v1 rule
+(python_index.py) names a project served from an upstream index. Adjacent
+python rules of a domain, of either type, merge into one `PythonRepository`
+(GATEWAY-REFERENCE §8.4) keyed by the PEP 503 normalised project name
+(GATEWAY-DECISIONS §4): one root page lists every project, and a project may
+hold both files of its own and an upstream index (GATEWAY-DECISIONS §9).
+
+Pages built from rules alone are rendered once, with their ETags, and then
+only read. A project with an upstream index answers through `Fetch`: its page
+is rendered from the fetched upstream page, by the same renderer.
 """
 
 from __future__ import annotations
@@ -12,16 +18,17 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from html import escape
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .http import Request
-from .outcome import Capture, Outcome, Redirect, Respond
+from .outcome import Capture, Document, Fetch, Outcome, Redirect, Respond
 from .paths import decode_segments
+from .python_upstream import Hashes, SimpleFile, read_project_page
 from .rules import (
     ORDER_PYTHON,
     FieldError,
@@ -45,6 +52,9 @@ TEXT_HTML = "text/html"
 SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
+# What we ask an upstream index for: PEP 691 JSON preferred, HTML accepted.
+UPSTREAM_ACCEPT = (("Accept", f"{SIMPLE_JSON}, {SIMPLE_HTML};q=0.2, {TEXT_HTML};q=0.01"),)
+
 # The Content-Types we answer with. On equal quality the earlier one wins, so
 # `*/*` (curl, browsers) gets HTML.
 OFFERS = (TEXT_HTML, SIMPLE_HTML, SIMPLE_JSON)
@@ -63,10 +73,43 @@ SEGMENT_SAFE = "!$&'()*+,;=:@"
 
 _SEPARATOR_RUNS = re.compile(r"[-_.]+")
 
+ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar", ".tgz", ".zip")
+
 
 def normalize_name(name: str) -> str:
     """PEP 503 normalisation: `Foo.Bar_baz` -> `foo-bar-baz`."""
     return _SEPARATOR_RUNS.sub("-", name).lower()
+
+
+def index_base(url: str | None) -> str | None:
+    """`url` with a trailing `/` when it is an absolute http(s) URL; else None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return url if url.endswith("/") else url + "/"
+
+
+def file_version(project: str, file_name: str) -> str | None:
+    """The version a distribution file name carries, for the download capture.
+
+    Wheels and eggs put it in the second dash-separated field; an sdist is
+    `<name>-<version>.<archive>` where the name may itself hold dashes, so
+    the version follows the prefix that normalises to the project name.
+    """
+    if file_name.endswith((".whl", ".egg")):
+        parts = file_name.split("-")
+        return parts[1] if len(parts) >= 3 else None
+    suffix = next((s for s in ARCHIVE_SUFFIXES if file_name.endswith(s)), None)
+    if suffix is None:
+        return None
+    stem = file_name.removesuffix(suffix)
+    for position, character in enumerate(stem):
+        if character == "-" and normalize_name(stem[:position]) == normalize_name(project):
+            return stem[position + 1 :] or None
+    name, dash, version = stem.rpartition("-")
+    return version if dash and name and version else None
 
 
 def page_etag(*parts: bytes) -> str:
@@ -95,26 +138,60 @@ class HashValue:
 
 
 @dataclass(frozen=True)
-class PythonFileRule(Rule):
-    """One file of a project (manifest type `python-v1`).
+class PythonRule(Rule):
+    """What python-v1 and python-index-v1 rules share: a project name, a
+    package id, maybe an upstream index (`index_url`), and the repository
+    they are served by.
 
-    `sort_key` stays the base's `()`, so python rules keep manifest order when
-    sorted: the first rule for a file name or a project is the one that counts.
-    Alone it serves as a one-file repository; next to another it merges.
+    `sort_key` stays the base's `()`, so python rules of both types keep
+    manifest order when sorted and sit next to each other: adjacent ones
+    merge into one repository, where the first rule for a file name or a
+    project is the one that counts. Alone, a rule is a one-rule repository.
     """
 
-    type: ClassVar[str] = RULE_TYPE
     order: ClassVar[int] = ORDER_PYTHON
 
     package_name: str
+    package_id: str
+
+    @property
+    def index_url(self) -> str | None:
+        """Base URL of the upstream simple index to serve this project from."""
+        return None
+
+    def merge_with(self, other: Rule) -> Rule | None:
+        """Adjacent python rules of either type merge into one repository (§3.4)."""
+        if not isinstance(other, PythonRule):
+            return None
+        return PythonRepository(self.domain, rules=(self, other))
+
+    @cached_property
+    def repository(self) -> PythonRepository:
+        return PythonRepository(self.domain, rules=(self,))
+
+    def match(self, request: Request) -> Outcome | None:
+        return self.repository.match(request)
+
+
+@dataclass(frozen=True)
+class PythonFileRule(PythonRule):
+    """One file of a project (manifest type `python-v1`).
+
+    When it carries an absolute http(s) `backend-simple-index-url`, its
+    project is also served from that index for the files no rule lists
+    (GATEWAY-DECISIONS §9). Any other value is kept for round trips and
+    ignored, as the reference ignores it: such manifests still import.
+    """
+
+    type: ClassVar[str] = RULE_TYPE
+
     file_name: str
     version: str
     backend_url: str
-    package_id: str
     hash_value: HashValue | None = None
     gpg_sig: bool | None = None
     requires_python: str | None = None
-    backend_simple_index_url: str | None = None  # kept for round trips; not served yet
+    backend_simple_index_url: str | None = None
 
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> PythonFileRule:
@@ -149,18 +226,21 @@ class PythonFileRule(Rule):
             }
         )
 
-    def merge_with(self, other: Rule) -> Rule | None:
-        """Adjacent python-v1 rules always merge into one repository (§3.4)."""
-        if not isinstance(other, PythonFileRule):
-            return None
-        return PythonRepository(self.domain, rules=(self, other))
+    @property
+    def index_url(self) -> str | None:
+        return index_base(self.backend_simple_index_url)
 
     @cached_property
-    def repository(self) -> PythonRepository:
-        return PythonRepository(self.domain, rules=(self,))
-
-    def match(self, request: Request) -> Outcome | None:
-        return self.repository.match(request)
+    def listing(self) -> SimpleFile:
+        """The file as the project page lists it."""
+        hashes = () if self.hash_value is None else ((self.hash_value.type, self.hash_value.hash),)
+        return SimpleFile(
+            file_name=self.file_name,
+            url=self.backend_url,
+            hashes=hashes,
+            requires_python=self.requires_python,
+            gpg_sig=self.gpg_sig,
+        )
 
 
 @dataclass(frozen=True)
@@ -185,36 +265,56 @@ class Pages:
 @dataclass(frozen=True)
 class PythonProject:
     """A project as served: `name` is normalised (the key and the URL segment),
-    `display_name`, `package_id` and `ref` come from its first rule, `files` maps
-    each file name to the first rule giving it, sorted by file name."""
+    `display_name`, `package_id`, `rule_type` and `ref` come from its first rule,
+    `files` maps each file name to the first python-v1 rule giving it, sorted by
+    file name, `index_url` is the first upstream index its rules name (None:
+    served from its own files only) and `pages` lists its own files."""
 
     name: str
     display_name: str
     package_id: str
+    rule_type: str
     ref: str
     files: Mapping[str, PythonFileRule]
+    index_url: str | None
     pages: Pages
 
     @classmethod
-    def build(cls, rules: list[PythonFileRule]) -> PythonProject:
+    def build(cls, rules: list[PythonRule]) -> PythonProject:
         first = rules[0]
         name = normalize_name(first.package_name)
         by_name: dict[str, PythonFileRule] = {}
         for rule in rules:
-            by_name.setdefault(rule.file_name, rule)
+            if isinstance(rule, PythonFileRule):
+                by_name.setdefault(rule.file_name, rule)
         files = dict(sorted(by_name.items()))
         return cls(
             name=name,
             display_name=first.package_name,
             package_id=first.package_id,
+            rule_type=first.type,
             ref=first.ref,
             files=files,
-            pages=project_pages(name, first.package_name, list(files.values())),
+            index_url=next((rule.index_url for rule in rules if rule.index_url), None),
+            pages=project_pages(name, first.package_name, own_listing(files)),
         )
 
     @property
     def url(self) -> str:
         return project_url(self.name)
+
+    def serves(self, file_name: str) -> bool:
+        """Whether a request for `file_name` ("" for the page) is this project's
+        to answer; a file of the upstream index is known only once fetched."""
+        return not file_name or file_name in self.files or self.index_url is not None
+
+    def outcome(self, response: Redirect | Respond | Fetch, capture: Capture) -> Outcome:
+        return Outcome(response, (capture,), self.rule_type, self.ref)
+
+    def fetch(self, then: Callable[[Document | None], Outcome]) -> Outcome:
+        """Answer from the upstream project page: `then(document_or_None)` decides."""
+        url = f"{self.index_url}{quote_segment(self.name)}/"
+        return self.outcome(Fetch(url, then, UPSTREAM_ACCEPT), python_capture(self.package_id))
 
 
 @dataclass(frozen=True)
@@ -225,8 +325,8 @@ class PythonIndex:
     root: Pages
 
     @classmethod
-    def build(cls, rules: Iterable[PythonFileRule]) -> PythonIndex:
-        grouped: dict[str, list[PythonFileRule]] = {}
+    def build(cls, rules: Iterable[PythonRule]) -> PythonIndex:
+        grouped: dict[str, list[PythonRule]] = {}
         for rule in rules:
             grouped.setdefault(normalize_name(rule.package_name), []).append(rule)
         projects = {name: PythonProject.build(grouped[name]) for name in sorted(grouped)}
@@ -239,7 +339,8 @@ class PythonIndex:
 
 @dataclass(frozen=True)
 class PythonRepository(Rule):
-    """All python-v1 rules of a domain, in manifest order, served as one index.
+    """All python rules of a domain (python-v1 and python-index-v1), in
+    manifest order, served as one index.
 
     The index is built on first use and then reused: building it on every
     merge would make compiling a domain of n files cost n² renderings.
@@ -248,10 +349,10 @@ class PythonRepository(Rule):
     type: ClassVar[str] = RULE_TYPE
     order: ClassVar[int] = ORDER_PYTHON
 
-    rules: tuple[PythonFileRule, ...]
+    rules: tuple[PythonRule, ...]
 
     def merge_with(self, other: Rule) -> Rule | None:
-        if not isinstance(other, PythonFileRule):
+        if not isinstance(other, PythonRule):
             return None
         return PythonRepository(self.domain, rules=(*self.rules, other))
 
@@ -264,25 +365,88 @@ class PythonRepository(Rule):
         if request.method not in ("GET", "HEAD"):
             return None
         segments = decode_segments(request.raw_path)
+        rule_type = self.rules[0].type
         if segments == ["simple"]:
-            return Outcome(Redirect("/simple/", 301), (python_capture(None),), RULE_TYPE)
+            return Outcome(Redirect("/simple/", 301), (python_capture(None),), rule_type)
         if segments == ["simple", ""]:
-            return page_outcome(request, self.index.root, python_capture(None), "")
+            return page_outcome(request, self.index.root, python_capture(None), rule_type, "")
         if len(segments) != 3 or segments[0] != "simple":
             return None
         return self.match_project(request, segments[1], segments[2])
 
     def match_project(self, request: Request, name: str, file_name: str) -> Outcome | None:
         project = self.index.find(name)
-        if project is None or (file_name and file_name not in project.files):
+        if project is None or not project.serves(file_name):
             return None
         capture = python_capture(project.package_id)
         if name != project.name:
             location = project.url + quote_segment(file_name)
-            return Outcome(Redirect(location, 301), (capture,), RULE_TYPE, project.ref)
+            return project.outcome(Redirect(location, 301), capture)
         if not file_name:
-            return page_outcome(request, project.pages, capture, project.ref)
-        return download_outcome(project, project.files[file_name])
+            if project.index_url is None:
+                return page_outcome(request, project.pages, capture, project.rule_type, project.ref)
+            return project.fetch(partial(upstream_page_outcome, request, project))
+        if file_name in project.files:
+            return download_outcome(project, project.files[file_name])
+        return project.fetch(partial(upstream_file_outcome, project, file_name))
+
+
+# Answering from an upstream project page: pure functions of the fetched Document.
+
+
+def upstream_listing(document: Document | None) -> list[SimpleFile] | Respond:
+    """The files upstream lists, or the response to give instead: 404 when
+    upstream has no such project, 502 when it failed with nothing cached or
+    answered something that is not a project page."""
+    if document is not None and document.status in (404, 410):
+        return Respond(404)
+    files = None if document is None or document.status != 200 else read_project_page(document)
+    if files is None:
+        return Respond(502, (("Content-Type", "text/plain"),), b"upstream index unavailable\n")
+    return files
+
+
+def upstream_page_outcome(
+    request: Request, project: PythonProject, document: Document | None
+) -> Outcome:
+    """The project page: its own files, then the upstream files it does not list
+    itself. When upstream cannot answer, a project with files of its own still
+    serves them; one without answers upstream's error."""
+    capture = python_capture(project.package_id)
+    listing = upstream_listing(document)
+    if isinstance(listing, Respond):
+        if not project.files:
+            return project.outcome(listing, capture)
+        listing = []
+    by_name = {rule.file_name: rule.listing for rule in project.files.values()}
+    for file in listing:
+        by_name.setdefault(file.file_name, file)
+    files = [by_name[file_name] for file_name in sorted(by_name)]
+    pages = project_pages(project.name, project.display_name, files)
+    return page_outcome(request, pages, capture, project.rule_type, project.ref)
+
+
+def upstream_file_outcome(
+    project: PythonProject, file_name: str, document: Document | None
+) -> Outcome:
+    """307 to the upstream file, or to its PEP 658 metadata for `<file>.metadata`
+    when upstream offers it; 404 when upstream lists neither."""
+    listing = upstream_listing(document)
+    if isinstance(listing, Respond):
+        return project.outcome(listing, python_capture(project.package_id))
+    by_name: dict[str, SimpleFile] = {}
+    for file in listing:
+        by_name.setdefault(file.file_name, file)
+    if file_name in by_name:
+        file = by_name[file_name]
+        version = file_version(project.name, file_name)
+        capture = python_capture(project.package_id, version, file_name, file.download_url)
+        return project.outcome(Redirect(file.download_url), capture)
+    described = by_name.get(file_name.removesuffix(".metadata"))
+    capture = python_capture(project.package_id)
+    if file_name.endswith(".metadata") and described and described.core_metadata is not None:
+        return project.outcome(Redirect(described.download_url + ".metadata"), capture)
+    return project.outcome(Respond(404), capture)
 
 
 # Rendering. Every name is percent-encoded in URLs and HTML-escaped in markup.
@@ -305,6 +469,10 @@ def json_body(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
+def own_listing(files: Mapping[str, PythonFileRule]) -> list[SimpleFile]:
+    return [rule.listing for rule in files.values()]
+
+
 def root_pages(projects: list[PythonProject]) -> Pages:
     links = "".join(
         f'<a href="{escape(project.url)}">{escape(project.display_name)}</a><br>\n'
@@ -319,43 +487,64 @@ def root_pages(projects: list[PythonProject]) -> Pages:
     )
 
 
-def project_pages(name: str, display_name: str, files: list[PythonFileRule]) -> Pages:
+def project_pages(name: str, display_name: str, files: list[SimpleFile]) -> Pages:
+    """Both forms of a project page; the ETags also hash where each file
+    leads, so changing a backend URL changes them (§8.3)."""
     base = project_url(name)
-    lines = "".join(file_link(base, rule) for rule in files)
+    lines = "".join(file_link(base, file) for file in files)
     html = encode(
         f"<!DOCTYPE html><html><body><h1>{escape(display_name)}</h1>\n{lines}</body></html>"
     )
-    entries = [file_entry(base, rule) for rule in files]
+    entries = [file_entry(base, file) for file in files]
     data = json_body({"meta": JSON_META, "name": name, "files": entries})
-    backend_urls = b"".join(encode(rule.backend_url) for rule in files)
+    backend_urls = b"".join(encode(file.url) for file in files)
     return Pages(
         html=Page(html, page_etag(PROJECT_HTML_TAG, backend_urls, html)),
         json=Page(data, page_etag(PROJECT_JSON_TAG, backend_urls, data)),
     )
 
 
-def file_link(base: str, rule: PythonFileRule) -> str:
-    href = base + quote_segment(rule.file_name)
-    if rule.hash_value is not None:
-        href += f"#{rule.hash_value.type}={rule.hash_value.hash}"
+def preferred_hash(hashes: Hashes) -> str | None:
+    """`name=value` of the hash an HTML attribute carries: sha256 when listed, else the first."""
+    for name, value in hashes:
+        if name == "sha256":
+            return f"{name}={value}"
+    return f"{hashes[0][0]}={hashes[0][1]}" if hashes else None
+
+
+def file_link(base: str, file: SimpleFile) -> str:
+    """One `<a>` line: the reference's attributes first (§8.2), then PEP 658/714
+    metadata and PEP 592 yanking, which only upstream files carry."""
+    href = base + quote_segment(file.file_name)
+    fragment = preferred_hash(file.hashes)
+    if fragment is not None:
+        href += f"#{fragment}"
     attributes = f'href="{escape(href)}"'
-    if rule.gpg_sig is not None:
-        attributes += f' data-gpg-sig="{"true" if rule.gpg_sig else "false"}"'
-    if rule.requires_python is not None:
-        attributes += f' data-requires-python="{escape(rule.requires_python)}"'
-    return f"<a {attributes}>{escape(rule.file_name)}</a><br>\n"
+    if file.gpg_sig is not None:
+        attributes += f' data-gpg-sig="{"true" if file.gpg_sig else "false"}"'
+    if file.requires_python is not None:
+        attributes += f' data-requires-python="{escape(file.requires_python)}"'
+    if file.core_metadata is not None:
+        metadata = escape(preferred_hash(file.core_metadata) or "true")
+        attributes += f' data-dist-info-metadata="{metadata}" data-core-metadata="{metadata}"'
+    if file.yanked is not None:
+        attributes += f' data-yanked="{escape(file.yanked)}"'
+    return f"<a {attributes}>{escape(file.file_name)}</a><br>\n"
 
 
-def file_entry(base: str, rule: PythonFileRule) -> dict[str, Any]:
+def file_entry(base: str, file: SimpleFile) -> dict[str, Any]:
     """A PEP 691 file object."""
-    hashes = {} if rule.hash_value is None else {rule.hash_value.type: rule.hash_value.hash}
+    metadata = None if file.core_metadata is None else dict(file.core_metadata) or True
     return without_none(
         {
-            "filename": rule.file_name,
-            "url": base + quote_segment(rule.file_name),
-            "hashes": hashes,
-            "requires-python": rule.requires_python,
-            "gpg-sig": rule.gpg_sig,
+            "filename": file.file_name,
+            "url": base + quote_segment(file.file_name),
+            "hashes": dict(file.hashes),
+            "requires-python": file.requires_python,
+            "gpg-sig": file.gpg_sig,
+            "dist-info-metadata": metadata,
+            "core-metadata": metadata,
+            "yanked": None if file.yanked is None else file.yanked or True,
         }
     )
 
@@ -363,25 +552,28 @@ def file_entry(base: str, rule: PythonFileRule) -> dict[str, Any]:
 # Answering.
 
 
-def python_capture(package: str | None, rule: PythonFileRule | None = None) -> Capture:
+def python_capture(
+    package: str | None,
+    version: str | None = None,
+    file_name: str | None = None,
+    backend_url: str | None = None,
+) -> Capture:
     return Capture(
         kind="python",
         package=package,
-        fields={
-            "version": rule and rule.version,
-            "file_name": rule and rule.file_name,
-            "backend_url": rule and rule.backend_url,
-        },
+        fields={"version": version, "file_name": file_name, "backend_url": backend_url},
     )
 
 
 def download_outcome(project: PythonProject, rule: PythonFileRule) -> Outcome:
     """HEAD answers like GET (GATEWAY-DECISIONS §4); the query is not forwarded."""
-    capture = python_capture(project.package_id, rule)
-    return Outcome(Redirect(rule.backend_url), (capture,), RULE_TYPE, rule.ref)
+    capture = python_capture(project.package_id, rule.version, rule.file_name, rule.backend_url)
+    return Outcome(Redirect(rule.backend_url), (capture,), rule.type, rule.ref)
 
 
-def page_outcome(request: Request, pages: Pages, capture: Capture, ref: str) -> Outcome:
+def page_outcome(
+    request: Request, pages: Pages, capture: Capture, rule_type: str, ref: str
+) -> Outcome:
     """200 with the negotiated form of the page, or 304 when the client has it."""
     content_type = negotiate(request.header_values("accept"))
     page = pages.for_content_type(content_type)
@@ -396,7 +588,7 @@ def page_outcome(request: Request, pages: Pages, capture: Capture, ref: str) -> 
             ("Vary", "Accept"),
         )
         response = Respond(200, headers, b"" if request.method == "HEAD" else page.body)
-    return Outcome(response, (capture,), RULE_TYPE, ref)
+    return Outcome(response, (capture,), rule_type, ref)
 
 
 def none_match(header_values: list[str], etag: str) -> bool:

@@ -1,21 +1,63 @@
-"""Placeholder for python-index-v1 while it is being written (replaced by the real module)."""
+"""python-index-v1: one Python project served from an upstream simple index.
+
+One rule per package, not one per file (GATEWAY-DECISIONS §4, §9): the
+gateway fetches the project page `<index>/<normalised name>/` (through the
+edge's cache, stale if the upstream fails), lists its files under our domain
+so that every download comes back through us, and redirects each download
+to the upstream file. The rule joins the domain's python repository
+(python.py), which renders the pages and answers the requests for both rule
+types; what this module adds is the manifest form and the index to use.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from .rules import ORDER_PYTHON, Rule
+from .python import PythonRule, index_base
+from .rules import FieldError, optional_str, required_str, without_none
+
+RULE_TYPE = "python-index-v1"
 
 
 @dataclass(frozen=True)
-class PythonIndexRule(Rule):
-    type: ClassVar[str] = "python-index-v1"
-    order: ClassVar[int] = ORDER_PYTHON
+class PythonIndexRule(PythonRule):
+    """A project served from `backend_simple_index_url`, or, when the manifest
+    names none, from `default_index_url`: the deployment's default index
+    (the PYTHON_DEFAULT_INDEX_URL setting), filled in when the domain's rules
+    are compiled. It is not part of the manifest, nor of the rule's identity.
+    With neither, the project is listed but has no files.
+    """
+
+    type: ClassVar[str] = RULE_TYPE
+
+    backend_simple_index_url: str | None = None
+    default_index_url: str = field(default="", kw_only=True, compare=False)
 
     @classmethod
-    def from_manifest(cls, data):
-        raise NotImplementedError
+    def from_manifest(cls, data: Mapping[str, Any]) -> PythonIndexRule:
+        index_url = optional_str(data, "backend-simple-index-url")
+        if index_url is not None and index_base(index_url) is None:
+            raise FieldError("backend-simple-index-url", "must be an absolute http(s) URL")
+        return cls(
+            required_str(data, "domain"),
+            package_id=required_str(data, "package-id"),
+            package_name=required_str(data, "package-name"),
+            backend_simple_index_url=index_url,
+        )
 
-    def match(self, request):
-        return None
+    def to_manifest(self) -> dict[str, Any]:
+        return without_none(
+            {
+                "type": self.type,
+                "domain": self.domain,
+                "package-id": self.package_id,
+                "package-name": self.package_name,
+                "backend-simple-index-url": self.backend_simple_index_url,
+            }
+        )
+
+    @property
+    def index_url(self) -> str | None:
+        return index_base(self.backend_simple_index_url or self.default_index_url)
