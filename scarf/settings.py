@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "apps.packages",
     "apps.gateway",
     "apps.analytics",
+    "apps.api",
+    "rest_framework",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -191,3 +194,91 @@ UPSTREAM_MAX_DOCUMENT = int(os.environ.get("UPSTREAM_MAX_DOCUMENT", str(64 * 102
 # Defaults for rules that name no backend; the deployment sets them.
 PYTHON_DEFAULT_INDEX_URL = os.environ.get("PYTHON_DEFAULT_INDEX_URL", "")
 NPM_DEFAULT_REGISTRY_URL = os.environ.get("NPM_DEFAULT_REGISTRY_URL", "")
+
+# Tenants and custom domains
+# Each organisation gets <slug>.<GATEWAY_BASE_DOMAIN>, verified by construction.
+GATEWAY_BASE_DOMAIN = os.environ.get("GATEWAY_BASE_DOMAIN", "gateway.localhost").lower()
+# A claimed domain is verified by a TXT record at _<DOMAIN_CHALLENGE_SERVICE>-challenge.<host>.
+DOMAIN_CHALLENGE_SERVICE = os.environ.get("DOMAIN_CHALLENGE_SERVICE", "gateway")
+# Name servers asked for that record ("ip" or "ip:port", comma-separated); empty: the system's.
+DNS_RESOLVERS = env_list("DNS_RESOLVERS")
+DNS_TIMEOUT = float(os.environ.get("DNS_TIMEOUT", "5"))
+# How often (seconds) the beat re-checks domains still waiting for verification.
+DOMAIN_VERIFY_INTERVAL = int(os.environ.get("DOMAIN_VERIFY_INTERVAL", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "verify-pending-domains": {
+        "task": "apps.packages.tasks.verify_pending_domains",
+        "schedule": DOMAIN_VERIFY_INTERVAL,
+    },
+}
+
+# REST API
+# Requests per API token (or signed-in user, or anonymous IP), e.g. "600/min".
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/min")
+API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "50"))
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api.auth.HasRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.auth.PerTokenThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.Pages",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.StrictJSONParser"],
+    "EXCEPTION_HANDLER": "apps.api.errors.handle_exception",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Package gateway API",
+    "DESCRIPTION": (
+        "Manage an organisation's domains, packages and gateway rules. Authenticate with "
+        "`Authorization: Bearer <token>`; every object belongs to the token's organisation."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.document_errors",
+    ],
+}
+
+# ---- Analytics (apps/analytics; README "Analytics") ----
+# The Redis holding the event stream; defaults to REDIS_URL.
+EVENTS_REDIS_URL = os.environ.get("EVENTS_REDIS_URL", REDIS_URL)
+# Seconds the gateway waits on that Redis before spooling events to VAR_DIR/spool.
+EVENTS_REDIS_TIMEOUT = float(os.environ.get("EVENTS_REDIS_TIMEOUT", "0.5"))
+# Offline MMDB files for country (e.g. ip-location-db's geo-whois-asn-country)
+# and AS organisation (GeoLite2-ASN / DB-IP ASN Lite format); empty: no geo.
+ANALYTICS_COUNTRY_MMDB = os.environ.get("ANALYTICS_COUNTRY_MMDB", "")
+ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", "")
+# Days raw events are kept, unless an organisation's analytics settings say otherwise.
+ANALYTICS_RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "395"))
+# Ingestion: stream entries per batch, seconds per task run, seconds between runs,
+# and how long (ms) a dead consumer's entries stay pending before another claims them.
+ANALYTICS_BATCH_SIZE = int(os.environ.get("ANALYTICS_BATCH_SIZE", "5000"))
+ANALYTICS_INGEST_SECONDS = float(os.environ.get("ANALYTICS_INGEST_SECONDS", "5"))
+ANALYTICS_INGEST_INTERVAL = float(os.environ.get("ANALYTICS_INGEST_INTERVAL", "1"))
+ANALYTICS_CLAIM_IDLE_MS = int(os.environ.get("ANALYTICS_CLAIM_IDLE_MS", "60000"))
+# Monthly partitions of the raw events table created ahead of time.
+ANALYTICS_PARTITIONS_AHEAD = int(os.environ.get("ANALYTICS_PARTITIONS_AHEAD", "2"))
+CELERY_BEAT_SCHEDULE |= {
+    "ingest-events": {
+        "task": "apps.analytics.tasks.ingest_events",
+        "schedule": ANALYTICS_INGEST_INTERVAL,
+        "options": {"expires": ANALYTICS_INGEST_INTERVAL * 2},
+    },
+    "replay-event-spool": {"task": "apps.analytics.tasks.replay_spool", "schedule": 30.0},
+    "create-event-partitions": {
+        "task": "apps.analytics.tasks.create_event_partitions",
+        "schedule": 6 * 3600.0,
+    },
+    "apply-analytics-retention": {
+        "task": "apps.analytics.tasks.apply_retention",
+        "schedule": 24 * 3600.0,
+    },
+}

@@ -8,5 +8,9 @@ _redis_server = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").rspl
 os.environ["REDIS_URL"] = f"{_redis_server}/{1 + int(_worker.removeprefix('gw') or 0) % 15}"
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scarf")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# No test asks the internet's DNS: unless a test starts its own server (the
+# dns_server fixture), TXT lookups go to a closed loopback port and find nothing.
+os.environ.setdefault("DNS_RESOLVERS", "127.0.0.1:9")
+os.environ.setdefault("DNS_TIMEOUT", "1")
 
 from .settings import *  # noqa: E402, F403

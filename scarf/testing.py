@@ -127,3 +127,40 @@ def embedded_server(tmp_path):
     assert migrated.returncode == 0, migrated.stderr
     yield server
     server.stop()
+
+
+class TxtRecords:
+    """The zone a test's DNS server answers from: name -> TXT strings."""
+
+    def __init__(self):
+        self.txt: dict[str, list[str]] = {}
+
+    def resolve(self, request, handler):
+        from dnslib import QTYPE, RCODE, RR, TXT
+
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        if name not in self.txt:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif request.q.qtype == QTYPE.TXT:
+            for value in self.txt[name]:
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(value), ttl=0))
+        return reply
+
+
+@pytest.fixture
+def dns_server(settings):
+    """A real DNS server on loopback (dnslib, UDP) that the product's resolver is
+    pointed at; set `dns_server.txt[name] = [value]` to publish a record."""
+    from dnslib.server import DNSLogger, DNSServer
+
+    records = TxtRecords()
+    server = DNSServer(
+        records, address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda _line: None)
+    )
+    server.start_thread()
+    settings.DNS_RESOLVERS = [f"127.0.0.1:{server.server.server_address[1]}"]
+    settings.DNS_TIMEOUT = 2.0
+    yield records
+    server.stop()
+    server.server.server_close()

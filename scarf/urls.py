@@ -8,5 +8,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
+    path("api/v1/", include("apps.api.urls")),
     path("", include("apps.dashboard.urls")),
 ]

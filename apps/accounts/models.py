@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.text import slugify
+
+from . import roles
 
 
 class UserManager(BaseUserManager):
@@ -52,7 +60,7 @@ class Organisation(models.Model):
     @classmethod
     def unique_slug(cls, name: str) -> str:
         """A DNS-label-safe slug for `name`, suffixed until unused."""
-        base = slugify(name)[:55].strip("-") or "org"
+        base = slugify(name).replace("_", "-")[:55].strip("-") or "org"
         slug, n = base, 1
         while cls.objects.filter(slug=slug).exists():
             n += 1
@@ -69,9 +77,9 @@ class Organisation(models.Model):
 
 
 class Membership(models.Model):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MEMBER = "member"
+    OWNER = roles.OWNER
+    ADMIN = roles.ADMIN
+    MEMBER = roles.MEMBER
     ROLES = [(OWNER, "Owner"), (ADMIN, "Admin"), (MEMBER, "Member")]
 
     user = models.ForeignKey(User, models.CASCADE, related_name="memberships")
@@ -90,4 +98,145 @@ class Membership(models.Model):
     @property
     def can_manage(self) -> bool:
         """Owners and admins change packages, domains and tokens."""
-        return self.role in (self.OWNER, self.ADMIN)
+        return roles.allows(self.role, roles.MANAGE)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a high-entropy random secret: enough for API keys (no salt or
+    stretching needed) and lets a request find its token by index."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A credential for the REST API, belonging to an organisation.
+
+    Only a SHA-256 of the secret is stored; `prefix` (the secret's first
+    characters) lets people tell their tokens apart.
+    """
+
+    READ = "read"
+    WRITE = "write"
+    SCOPES = [(READ, "Read"), (WRITE, "Read and write")]
+    SECRET_PREFIX = "gw_"  # noqa: S105 - marks our tokens in logs and scanners; not secret
+    PREFIX_LENGTH = 11
+
+    organisation = models.ForeignKey(Organisation, models.CASCADE, related_name="api_tokens")
+    created_by = models.ForeignKey(User, models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=20)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=10, choices=SCOPES, default=READ)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(null=True, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, organisation: Organisation, user: User, **fields) -> tuple[ApiToken, str]:
+        """Create a token; returns it with its secret, which is never seen again."""
+        secret = cls.SECRET_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            organisation=organisation,
+            created_by=user,
+            prefix=secret[: cls.PREFIX_LENGTH],
+            key_hash=hash_secret(secret),
+            **fields,
+        )
+        return token, secret
+
+    @classmethod
+    def find(cls, secret: str) -> ApiToken | None:
+        """The token whose secret this is (revoked and expired ones included)."""
+        digest = hash_secret(secret)
+        found = cls.objects.filter(key_hash=digest).select_related("organisation", "created_by")
+        token = found.first()
+        if token is None or not hmac.compare_digest(token.key_hash, digest):
+            return None
+        return token
+
+    @property
+    def usable(self) -> bool:
+        return self.revoked is None and (self.expires is None or self.expires > timezone.now())
+
+    @property
+    def role(self) -> str | None:
+        """The role the token acts with: its scope's, capped by its creator's
+        current role; None once the creator has left the organisation."""
+        membership = Membership.objects.filter(
+            user_id=self.created_by_id, organisation_id=self.organisation_id
+        ).first()
+        if membership is None:
+            return None
+        return roles.weakest(
+            roles.ADMIN if self.scope == self.WRITE else roles.MEMBER, membership.role
+        )
+
+    def touch(self) -> None:
+        """Record use, at most once a minute (not a write per request)."""
+        now = timezone.now()
+        if self.last_used is None or now - self.last_used > timedelta(minutes=1):
+            ApiToken.objects.filter(id=self.id).update(last_used=now)
+            self.last_used = now
+
+    def revoke(self) -> None:
+        if self.revoked is None:
+            self.revoked = timezone.now()
+            self.save(update_fields=["revoked"])
+
+
+class Invitation(models.Model):
+    """An offer to join an organisation with a role, accepted by whoever signs
+    in with the invited e-mail address and presents the secret."""
+
+    organisation = models.ForeignKey(Organisation, models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.ROLES, default=Membership.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, models.SET_NULL, null=True, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    accepted = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organisation} ({self.role})"
+
+    @classmethod
+    def issue(cls, organisation: Organisation, inviter: User, email: str, role: str):
+        """Create an invitation; returns it with its secret, shown only now."""
+        secret = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            organisation=organisation,
+            email=email.lower(),
+            role=role,
+            token_hash=hash_secret(secret),
+            invited_by=inviter,
+        )
+        return invitation, secret
+
+    @classmethod
+    def pending(cls, secret: str) -> Invitation | None:
+        return cls.objects.filter(token_hash=hash_secret(secret), accepted=None).first()
+
+    def is_for(self, user: User) -> bool:
+        return user.email.lower() == self.email
+
+    @transaction.atomic
+    def accept(self, user: User) -> Membership:
+        """Join `user` to the organisation (keeping a stronger role they hold)."""
+        membership, created = Membership.objects.get_or_create(
+            user=user, organisation=self.organisation, defaults={"role": self.role}
+        )
+        if not created and roles.weakest(membership.role, self.role) == membership.role:
+            membership.role = self.role
+            membership.save(update_fields=["role"])
+        self.accepted = timezone.now()
+        self.save(update_fields=["accepted"])
+        return membership

@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("", include("django.contrib.auth.urls")),
     path("organisations/", views.organisations, name="organisations"),
+    path("invitations/<str:secret>/", views.accept_invitation, name="accept-invitation"),
     path(
         "organisations/<slug:slug>/switch/",
         views.switch_organisation,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from .forms import OrganisationForm, SignupForm
 from .middleware import SESSION_KEY
-from .models import Membership, Organisation, User
+from .models import Invitation, Membership, Organisation, User
 from .tasks import send_welcome_email
 
 
@@ -62,3 +62,17 @@ def switch_organisation(request, slug: str):
     request.session[SESSION_KEY] = membership.organisation_id
     messages.success(request, f"Switched to {membership.organisation.name}.")
     return redirect("home")
+
+
+@login_required
+def accept_invitation(request, secret: str):
+    """Join the organisation an invitation to the signed-in address names."""
+    invitation = Invitation.pending(secret)
+    if invitation is None or not invitation.is_for(request.user):
+        raise Http404("No pending invitation for you with this link")
+    if request.method == "POST":
+        invitation.accept(request.user)
+        request.session[SESSION_KEY] = invitation.organisation_id
+        messages.success(request, f"You joined {invitation.organisation.name}.")
+        return redirect("home")
+    return render(request, "accounts/accept_invitation.html", {"invitation": invitation})

@@ -1,20 +1,29 @@
-"""Download events as recorded by the gateway."""
+"""Download events, their rollups, and each organisation's analytics policy.
+
+Raw events are what the gateway recorded, enriched and without the client IP
+(GATEWAY-DECISIONS §8; the IP is dropped during ingestion). Rollups are what
+dashboards and the API read: small, pre-aggregated counters that ingestion
+folds in the same transaction as the raw rows.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
 class DownloadEvent(models.Model):
-    """One request a rule claimed (GATEWAY-DECISIONS §8).
+    """One request a rule claimed, enriched at ingestion.
 
     `id` is a UUIDv7-style sortable id assigned by the gateway, so a
-    re-delivered event is stored once.
+    re-delivered event is stored once. On PostgreSQL the table is partitioned
+    by month of `timestamp` (migration 0005; the real primary key is
+    (id, timestamp)).
     """
 
     id = models.CharField(primary_key=True, max_length=36)
-    timestamp = models.DateTimeField(db_index=True)
-    organisation_id = models.BigIntegerField(db_index=True)
+    timestamp = models.DateTimeField()
+    organisation_id = models.BigIntegerField()
     domain = models.CharField(max_length=253)
     rule_id = models.BigIntegerField(null=True)
     rule_type = models.CharField(max_length=30)
@@ -26,12 +35,114 @@ class DownloadEvent(models.Model):
     capture = models.JSONField(default=dict)
     user_agent = models.TextField(blank=True)
     referer = models.TextField(blank=True)
-    client_ip = models.CharField(max_length=45, blank=True)
     dnt = models.BooleanField(default=False)
     gpc = models.BooleanField(default=False)
+    # Enrichment (apps/analytics/enrichment.py).
+    download = models.BooleanField(default=False, help_text="counts as a download or pull")
+    version = models.CharField(max_length=200, blank=True)
+    client = models.CharField(max_length=50, blank=True)
+    client_version = models.CharField(max_length=50, blank=True)
+    os = models.CharField(max_length=50, blank=True)
+    arch = models.CharField(max_length=20, blank=True)
+    ci = models.CharField(max_length=50, blank=True, help_text="CI system; empty: not CI")
+    bot = models.BooleanField(default=False)
+    country = models.CharField(max_length=2, blank=True)
+    asn_org = models.CharField(max_length=200, blank=True)
+    source_id = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["organisation_id", "timestamp"], name="analytics_event_org_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.domain}{self.path} -> {self.status}"
+
+
+class Rollup(models.Model):
+    """Counters for one organisation, package, time bucket and dimension value.
+
+    `dimension` is one of `ingest.DIMENSIONS` (`total` has the empty value); `period`
+    is `day` for every dimension and also `hour` for `total`; `bucket` is the
+    period's start (UTC). `downloads` excludes bots,
+    `bot_downloads` holds them, so the per-organisation bot toggle is a read-time
+    choice. Every query filters on organisation, period, dimension and a bucket
+    range, which is the unique constraint's prefix.
+    """
+
+    organisation_id = models.BigIntegerField()
+    period = models.CharField(max_length=4)
+    dimension = models.CharField(max_length=16)
+    bucket = models.DateTimeField()
+    package = models.CharField(max_length=200)
+    value = models.CharField(max_length=255)
+    events = models.BigIntegerField(default=0)
+    downloads = models.BigIntegerField(default=0)
+    bot_downloads = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_id", "period", "dimension", "bucket", "package", "value"],
+                name="analytics_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.bucket:%Y-%m-%d %H:00} {self.dimension}={self.value}"
+
+
+class SourceDay(models.Model):
+    """A source (keyed hash of IP + User-Agent, daily salt) that downloaded a
+    package on a day: counting rows gives unique sources per day. The salt
+    changes daily, so sources cannot be followed from one day to the next."""
+
+    organisation_id = models.BigIntegerField()
+    day = models.DateField()
+    package = models.CharField(max_length=200)
+    source_id = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_id", "day", "package", "source_id"],
+                name="analytics_sourceday_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.package} {self.source_id}"
+
+
+class AnalyticsSettings(models.Model):
+    """An organisation's analytics policy; an organisation without a row
+    gets the defaults (see `for_organisation`)."""
+
+    organisation = models.OneToOneField(
+        "accounts.Organisation",
+        models.CASCADE,
+        primary_key=True,
+        related_name="analytics_settings",
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="days raw events are kept; empty: ANALYTICS_RETENTION_DAYS"
+    )
+    count_bots = models.BooleanField(
+        default=False, help_text="include known bots and link previewers in download counts"
+    )
+
+    class Meta:
+        verbose_name_plural = "analytics settings"
+
+    def __str__(self) -> str:
+        return f"analytics settings of organisation {self.organisation_id}"
+
+    @classmethod
+    def for_organisation(cls, organisation_id: int) -> AnalyticsSettings:
+        found = cls.objects.filter(organisation_id=organisation_id).first()
+        return found or cls(organisation_id=organisation_id)
+
+    @property
+    def effective_retention_days(self) -> int:
+        return self.retention_days or settings.ANALYTICS_RETENTION_DAYS

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts.models import Organisation
 from apps.gateway.engine.manifest import ManifestError, Problem, dump_manifest, parse_manifest
 from apps.gateway.engine.manifest import parse_rule as parse_engine_rule
 
-from .models import Domain, Package, Rule, validate_hostname
+from .domains import claim_problem
+from .models import Domain, Package, Rule
 
 
 @dataclass(frozen=True)
@@ -23,30 +22,34 @@ class ImportSummary:
     rules: int
 
 
-def _config_of(manifest_rule: dict[str, Any]) -> dict[str, Any]:
+def config_of(manifest_rule: dict[str, Any]) -> dict[str, Any]:
+    """What Rule.config stores: the manifest fields other than type, domain and key."""
     key_field = Rule.package_key_field(manifest_rule["type"])
     return {k: v for k, v in manifest_rule.items() if k not in ("type", "domain", key_field)}
 
 
-def _check_domains(organisation: Organisation, forms: list[dict[str, Any]]) -> list[Problem]:
-    problems = []
-    taken = dict(
+class ForeignDomains(ManifestError):
+    """The manifest names domains another organisation holds: not a mistake in
+    the manifest but a request to write where the importer may not."""
+
+
+def _check_domains(organisation: Organisation, forms: list[dict[str, Any]]) -> None:
+    taken = set(
         Domain.objects.filter(hostname__in={form["domain"].lower() for form in forms})
         .exclude(organisation=organisation)
-        .values_list("hostname", "organisation_id")
+        .values_list("hostname", flat=True)
     )
+    foreign, problems = [], []
     for index, form in enumerate(forms):
         hostname = form["domain"].lower()
-        try:
-            validate_hostname(hostname)
-        except ValidationError as error:
-            problems.append(Problem(index, "domain", error.messages[0]))
-            continue
         if hostname in taken:
-            problems.append(Problem(index, "domain", f"{hostname} belongs to another organisation"))
-        elif hostname in settings.DASHBOARD_HOSTS:
-            problems.append(Problem(index, "domain", f"{hostname} is the dashboard's own host"))
-    return problems
+            foreign.append(Problem(index, "domain", f"{hostname} belongs to another organisation"))
+        elif reason := claim_problem(organisation, hostname):
+            problems.append(Problem(index, "domain", reason))
+    if foreign:
+        raise ForeignDomains(foreign)
+    if problems:
+        raise ManifestError(problems)
 
 
 def import_manifest(
@@ -54,12 +57,11 @@ def import_manifest(
 ) -> ImportSummary:
     """Make the organisation's rules on every domain the manifest names exactly
     the manifest's rules. All or nothing: any problem raises ManifestError and
-    changes nothing. Domains it creates are verified only when `verify_domains`
+    changes nothing (ForeignDomains when it names another organisation's
+    domain). Domains it creates are verified only when `verify_domains`
     (operator imports)."""
     forms = [rule.to_manifest() for rule in parse_manifest(document)]
-    problems = _check_domains(organisation, forms)
-    if problems:
-        raise ManifestError(problems)
+    _check_domains(organisation, forms)
 
     with transaction.atomic():
         domains: dict[str, Domain] = {}
@@ -81,20 +83,21 @@ def import_manifest(
         for form in forms:
             hostname = form["domain"].lower()
             key = form[Rule.package_key_field(form["type"])]
-            package = packages.get(key) or _package_for(organisation, key, form)
+            package = packages.get(key) or package_for(organisation, key, form)
             packages[key] = package
             positions[hostname] = positions.get(hostname, -1) + 1
             Rule.objects.create(
                 package=package,
                 domain=domains[hostname],
                 type=form["type"],
-                config=_config_of(form),
+                config=config_of(form),
                 position=positions[hostname],
             )
     return ImportSummary(domains=sorted(domains), packages=len(packages), rules=len(forms))
 
 
-def _package_for(organisation: Organisation, key: str, form: dict[str, Any]) -> Package:
+def package_for(organisation: Organisation, key: str, form: dict[str, Any]) -> Package:
+    """The organisation's package a rule names, created (or renamed) as the rule says."""
     name = form.get("package-name") or form.get("repository-name") or form.get("pattern") or key
     package, created = Package.objects.get_or_create(
         organisation=organisation,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from apps.accounts.models import Organisation
+from apps.accounts.models import ApiToken, Organisation, User
 
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
@@ -36,12 +37,28 @@ class Domain(models.Model):
     verified = models.BooleanField(default=False)
     verification_token = models.CharField(max_length=64, default=new_verification_token)
     created = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    checked = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["hostname"]
 
     def __str__(self) -> str:
         return self.hostname
+
+    @staticmethod
+    def default_hostname(organisation: Organisation) -> str:
+        return f"{organisation.slug}.{settings.GATEWAY_BASE_DOMAIN}"
+
+    @property
+    def is_default(self) -> bool:
+        """The organisation's own name under the service's base domain."""
+        return self.hostname == self.default_hostname(self.organisation)
+
+    @property
+    def challenge_name(self) -> str:
+        """Where the TXT record proving control of the host must be."""
+        return f"_{settings.DOMAIN_CHALLENGE_SERVICE}-challenge.{self.hostname}"
 
 
 class Package(models.Model):
@@ -141,3 +158,39 @@ class Rule(models.Model):
             self.package_key_field(self.type): self.package.key,
             **self.config,
         }
+
+
+class Revision(models.Model):
+    """One recorded change to a domain, package or rule set: who, when, the
+    state before and after (None where the object did not exist). Any
+    revision can be rolled back, which is itself a new revision."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    IMPORT = "import"
+    VERIFY = "verify"
+    ROLLBACK = "rollback"
+    ACTIONS = [(a, a) for a in (CREATE, UPDATE, DELETE, IMPORT, VERIFY, ROLLBACK)]
+    OBJECT_TYPES = [(t, t) for t in ("domain", "package", "rule", "manifest")]
+
+    organisation = models.ForeignKey(Organisation, models.CASCADE, related_name="revisions")
+    created = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    token = models.ForeignKey(ApiToken, models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.CharField(max_length=300, help_text="who, as it read when the change was made")
+    action = models.CharField(max_length=10, choices=ACTIONS)
+    object_type = models.CharField(max_length=10, choices=OBJECT_TYPES)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reverts = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="rollbacks"
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["organisation", "object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id or ''} by {self.actor}"

@@ -23,7 +23,15 @@ from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 from .http import Request
 from .outcome import Capture, Document, Fetch, Outcome, Redirect, Respond, Response
 from .paths import decode_segments
-from .rules import ORDER_NPM, FieldError, Rule, optional_str, required_str, without_none
+from .rules import (
+    ORDER_NPM,
+    FieldError,
+    Rule,
+    check_http_url,
+    optional_str,
+    required_str,
+    without_none,
+)
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
 # What npm itself sends for abbreviated metadata: registries without it answer full JSON.
@@ -51,27 +59,6 @@ NO_REGISTRY_BODY = b'{"error":"No backend registry is configured"}'
 
 def is_package_name(name: str) -> bool:
     return len(name) <= MAX_NAME_LENGTH and _PACKAGE_NAME.fullmatch(name) is not None
-
-
-def check_registry_url(url: str) -> None:
-    """Raise FieldError("registry") unless `url` is an absolute http(s) base
-    URL with a literal host (no user info, query or fragment): the host every
-    packument request goes to is fixed by the manifest."""
-    try:
-        parts = urlsplit(url)
-        valid = (
-            _BASE_URL_TEXT.fullmatch(url) is not None
-            and parts.scheme in ("http", "https")
-            and bool(parts.hostname)
-            and "@" not in parts.netloc
-            and (parts.port is None or parts.port > 0)
-        )
-    except ValueError:
-        valid = False
-    if not valid:
-        raise FieldError(
-            "registry", "must be an absolute http:// or https:// URL with a literal host"
-        )
 
 
 def packument_url(registry: str, name: str) -> str:
@@ -230,7 +217,7 @@ class NpmRule(Rule):
         if not (is_package_name(name) or _SCOPE_PATTERN.fullmatch(name)):
             raise FieldError("package-name", "must be an npm name, @scope/name or @scope/*")
         if self.registry is not None:
-            check_registry_url(self.registry)
+            check_http_url(self.registry, "registry", base=True)
 
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> NpmRule:

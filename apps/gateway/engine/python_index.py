@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .python import PythonRule, index_base
-from .rules import FieldError, optional_str, required_str, without_none
+from .rules import check_http_url, optional_str, required_str, without_none
 
 RULE_TYPE = "python-index-v1"
 
@@ -38,8 +38,8 @@ class PythonIndexRule(PythonRule):
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> PythonIndexRule:
         index_url = optional_str(data, "backend-simple-index-url")
-        if index_url is not None and index_base(index_url) is None:
-            raise FieldError("backend-simple-index-url", "must be an absolute http(s) URL")
+        if index_url is not None:
+            check_http_url(index_url, "backend-simple-index-url", base=True)
         return cls(
             required_str(data, "domain"),
             package_id=required_str(data, "package-id"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from .http import Request
 from .outcome import Outcome
@@ -109,3 +111,31 @@ def optional_str_list(data: Mapping[str, Any], key: str) -> tuple[str, ...] | No
 def without_none(data: dict[str, Any]) -> dict[str, Any]:
     """Drop keys whose value is None, as the reference's encoder does."""
     return {key: value for key, value in data.items() if value is not None}
+
+
+# A backend URL is printable ASCII without spaces; backslashes and braces (template
+# variables) are refused too. Query and fragment separators are checked apart.
+_URL_TEXT = re.compile(r"[!-\[\]-z|~]+")
+
+
+def check_http_url(url: str, field: str, *, base: bool = False) -> str:
+    """Return `url` when it is an absolute http(s) URL with a literal host and
+    no user info (so the host a request goes to is the one the manifest
+    names); `base` also forbids a query and a fragment. Else FieldError."""
+    reason = "must be an absolute http:// or https:// URL with a host"
+    try:
+        parts = urlsplit(url)
+        valid = (
+            _URL_TEXT.fullmatch(url) is not None
+            and parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and "@" not in parts.netloc
+            and (parts.port is None or parts.port > 0)
+        )
+    except ValueError:
+        valid = False
+    if not valid:
+        raise FieldError(field, reason)
+    if base and (parts.query or parts.fragment or "?" in url or "#" in url):
+        raise FieldError(field, "must be a base URL, without a query or a fragment")
+    return url

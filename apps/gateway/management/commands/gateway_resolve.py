@@ -2,9 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.gateway.engine.http import Request
-from apps.gateway.engine.outcome import Proxy, Redirect
-from apps.gateway.routing import build_entry, compile_entry
+from apps.gateway.explain import resolve_request
 
 
 class Command(BaseCommand):
@@ -19,38 +17,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        host = options["host"].lower()
-        routes = compile_entry(host, build_entry(host), 0)
-        if routes is None:
-            raise CommandError(f"{host} is not a verified domain of any organisation")
-        path, mark, query = options["target"].partition("?")
-        request = Request(
-            method=options["method"].upper(),
-            host=host,
-            raw_path=path,
-            raw_query=query if mark else None,
-            headers=tuple(self._header(h) for h in options["header"]),
-        )
-        outcome = routes.resolve(request)
-        response = outcome.response
-        report = {
-            "rule": {"type": outcome.rule_type, "id": outcome.rule_ref or None},
-            "status": "proxied" if isinstance(response, Proxy) else response.status,
-        }
-        if isinstance(response, Redirect):
-            report["location"] = response.location
-        elif isinstance(response, Proxy):
-            report["upstream"] = response.upstream
-        else:
-            report["headers"] = dict(response.headers)
-            report["body"] = response.body.decode("utf-8", errors="replace")
-        report["captures"] = [
-            {"kind": c.kind, "package": c.package, **c.fields} for c in outcome.captures
-        ]
+        headers = [self._header(h) for h in options["header"]]
+        report = resolve_request(options["host"], options["method"], options["target"], headers)
+        if report is None:
+            raise CommandError(
+                f"{options['host'].lower()} is not a verified domain of any organisation"
+            )
         self.stdout.write(json.dumps(report, indent=2, default=str))
 
     def _header(self, text: str) -> tuple[str, str]:
         name, sep, value = text.partition(":")
         if not sep:
             raise CommandError(f"header {text!r} must look like 'Name: value'")
-        return name.strip().lower(), value.strip()
+        return name, value

@@ -1,0 +1,96 @@
+"""Raw event export as CSV or NDJSON, streamed in constant memory.
+
+Both are generators of text chunks, ready for a StreamingHttpResponse: rows
+come from a server-side cursor in chunks, never as one list. Exported rows
+are what is stored: enriched, and without any client IP.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+from .models import DownloadEvent
+
+FIELDS = [
+    "id",
+    "timestamp",
+    "domain",
+    "package",
+    "rule_type",
+    "method",
+    "path",
+    "status",
+    "target",
+    "download",
+    "version",
+    "client",
+    "client_version",
+    "os",
+    "arch",
+    "ci",
+    "bot",
+    "country",
+    "asn_org",
+    "source_id",
+    "user_agent",
+    "referer",
+    "dnt",
+    "gpc",
+    "capture",
+]
+CHUNK = 2000
+
+
+def export_csv(
+    organisation_id: int, start: date, end: date, packages: Sequence[str] | None = None
+) -> Iterator[str]:
+    """A header line, then one line per event, oldest first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(FIELDS)
+    for row in _rows(organisation_id, start, end, packages):
+        writer.writerow([_csv_value(value) for value in row.values()])
+        yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def export_ndjson(
+    organisation_id: int, start: date, end: date, packages: Sequence[str] | None = None
+) -> Iterator[str]:
+    """One JSON object per line, oldest first."""
+    for row in _rows(organisation_id, start, end, packages):
+        yield json.dumps(row, default=_iso) + "\n"
+
+
+def _rows(organisation_id: int, start: date, end: date, packages: Sequence[str] | None):
+    events = DownloadEvent.objects.filter(
+        organisation_id=organisation_id,
+        timestamp__gte=datetime.combine(start, time(), tzinfo=UTC),
+        timestamp__lt=datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC),
+    )
+    if packages is not None:
+        events = events.filter(package__in=packages)
+    return events.order_by("timestamp", "id").values(*FIELDS).iterator(chunk_size=CHUNK)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _csv_value(value):
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

@@ -1,0 +1,88 @@
+"""Fixtures for analytics tests: a test MMDB, recorded events, ingestion."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from mmdb_writer import MMDBWriter
+from netaddr import IPSet
+
+from apps.analytics import enrichment
+from apps.analytics.consumer import StreamConsumer
+from apps.gateway.recording import EVENTS_STREAM, uuid7
+from apps.gateway.tests.conftest import (  # noqa: F401 - the gateway's fixtures, shared
+    acme,
+    every_rule_type,
+    gateway_server,
+)
+
+# Documentation networks (RFC 5737) placed in test countries and AS organisations.
+NETWORKS = {
+    "192.0.2.0/24": ("DE", "Example Carrier GmbH"),
+    "198.51.100.0/24": ("FR", "Exemple Télécom SA"),
+    "203.0.113.0/24": ("JP", "Example Networks KK"),
+}
+IP_DE, IP_FR, IP_JP = "192.0.2.10", "198.51.100.20", "203.0.113.30"
+CURL = "curl/8.5.0"
+
+
+@pytest.fixture
+def test_mmdb(tmp_path, settings) -> Path:
+    """One MMDB holding both the country and the AS organisation of NETWORKS,
+    configured as both analytics databases."""
+    writer = MMDBWriter(ip_version=6, database_type="scarf-test", ipv4_compatible=True)
+    for network, (country, organisation) in NETWORKS.items():
+        writer.insert_network(
+            IPSet([network]),
+            {"country_code": country, "autonomous_system_organization": organisation},
+        )
+    path = tmp_path / "test.mmdb"
+    writer.to_db_file(str(path))
+    settings.ANALYTICS_COUNTRY_MMDB = str(path)
+    settings.ANALYTICS_ASN_MMDB = str(path)
+    enrichment._open_mmdb.cache_clear()
+    yield path
+    enrichment._open_mmdb.cache_clear()
+
+
+def make_event(**fields) -> dict:
+    """An event as the gateway records it: by default a curl download of cli 1.0."""
+    event = {
+        "id": uuid7(),
+        "timestamp": datetime.now(UTC).isoformat(),
+        "domain": "get.acme.test",
+        "organisation": 1,
+        "rule_id": 1,
+        "rule_type": "file-v1",
+        "package": "cli",
+        "method": "GET",
+        "path": "/cli/1.0/cli.tgz",
+        "status": 307,
+        "target": "https://files.example.com/cli/1.0/cli.tgz",
+        "capture": {"kind": "file", "variables": {"version": "1.0", "file": "cli.tgz"}},
+        "user_agent": CURL,
+        "referer": "",
+        "client_ip": IP_DE,
+        "dnt": False,
+        "gpc": False,
+    }
+    return event | fields
+
+
+def add_to_stream(redis_db, events: list[dict]) -> None:
+    for event in events:
+        redis_db.xadd(EVENTS_STREAM, {"event": json.dumps(event)})
+
+
+def consumer(redis_db, name: str = "test-consumer", **options) -> StreamConsumer:
+    return StreamConsumer(redis_db, name, **options)
+
+
+def ingest(events: list[dict]) -> int:
+    """Store events the way the stream consumer does."""
+    from apps.analytics.ingest import store_events
+
+    return store_events(events)

@@ -1,0 +1,46 @@
+"""Raw events exported as CSV and NDJSON, streamed."""
+
+import csv
+import io
+import json
+import types
+from datetime import date
+
+import pytest
+
+from apps.analytics.export import FIELDS, export_csv, export_ndjson
+
+from .conftest import IP_DE, ingest, make_event
+
+
+@pytest.fixture
+def events(db, test_mmdb):
+    ingest(
+        [
+            make_event(timestamp="2026-11-02T10:00:00+00:00", client_ip=IP_DE),
+            make_event(timestamp="2026-11-03T10:00:00+00:00", package="docs"),
+            make_event(timestamp="2026-12-01T10:00:00+00:00"),
+        ]
+    )
+
+
+def test_csv_has_a_header_and_one_line_per_event_in_the_range(events):
+    chunks = export_csv(1, date(2026, 11, 1), date(2026, 11, 30))
+
+    rows = list(csv.DictReader(io.StringIO("".join(chunks))))
+
+    assert isinstance(chunks, types.GeneratorType)
+    assert [row["package"] for row in rows] == ["cli", "docs"]
+    assert rows[0]["country"] == "DE"
+    assert rows[0]["timestamp"] == "2026-11-02T10:00:00+00:00"
+    assert json.loads(rows[0]["capture"])["variables"]["version"] == "1.0"
+
+
+def test_ndjson_has_one_object_per_line_and_filters_by_package(events):
+    lines = list(export_ndjson(1, date(2026, 11, 1), date(2026, 12, 31), packages=["cli"]))
+
+    objects = [json.loads(line) for line in lines]
+
+    assert [item["timestamp"][:10] for item in objects] == ["2026-11-02", "2026-12-01"]
+    assert list(objects[0]) == FIELDS
+    assert IP_DE not in "".join(lines)

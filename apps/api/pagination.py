@@ -1,0 +1,15 @@
+"""Pages of `limit` objects from `offset`, both bounded so any value a client
+sends is a valid database query."""
+
+from __future__ import annotations
+
+from rest_framework.pagination import LimitOffsetPagination
+
+MAX_OFFSET = 2**31
+
+
+class Pages(LimitOffsetPagination):
+    max_limit = 500
+
+    def get_offset(self, request) -> int:
+        return min(super().get_offset(request), MAX_OFFSET)

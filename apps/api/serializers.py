@@ -1,0 +1,409 @@
+"""Request and response shapes of the API, each with the example the schema shows.
+
+Rules are the exception to "a serializer validates": their bodies are the
+manifest form, which the gateway engine validates (apps.packages.services),
+so the API and an imported manifest accept exactly the same rules.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from apps.accounts.models import ApiToken, Invitation, Membership, Organisation
+from apps.packages.models import Domain, Package, Revision, Rule
+
+MAX_POSITION = 2**31 - 1
+WHEN = "2026-01-05T10:00:00Z"
+
+
+def example(name: str, value: dict, **kwargs) -> OpenApiExample:
+    return OpenApiExample(name, value=value, **kwargs)
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "Organisation",
+            {
+                "id": 1,
+                "name": "Acme",
+                "slug": "acme",
+                "default_domain": "acme.gateway.localhost",
+                "created": WHEN,
+            },
+        )
+    ]
+)
+class OrganisationSerializer(serializers.ModelSerializer):
+    default_domain = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "slug", "default_domain", "created"]
+        read_only_fields = ["slug", "created"]
+
+    def get_default_domain(self, organisation: Organisation) -> str:
+        return Domain.default_hostname(organisation)
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "Member",
+            {"id": 3, "email": "ada@example.com", "role": "admin", "created": WHEN},
+        )
+    ]
+)
+class MemberSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "role", "created"]
+        read_only_fields = ["created"]
+
+
+INVITATION = {
+    "id": 4,
+    "email": "grace@example.com",
+    "role": "member",
+    "invited_by": "ada@example.com",
+    "created": WHEN,
+    "accepted": None,
+}
+
+
+@extend_schema_serializer(examples=[example("Invitation", INVITATION)])
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "created", "accepted"]
+        read_only_fields = ["created", "accepted"]
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "New invitation",
+            {
+                **INVITATION,
+                "token": "Zq4…",
+                "accept_url": "http://localhost:8000/accounts/invitations/Zq4…/",
+            },
+            response_only=True,
+        )
+    ]
+)
+class NewInvitationSerializer(InvitationSerializer):
+    token = serializers.CharField(read_only=True, help_text="shown only in this response")
+    accept_url = serializers.CharField(read_only=True)
+
+    class Meta(InvitationSerializer.Meta):
+        fields = [*InvitationSerializer.Meta.fields, "token", "accept_url"]
+
+
+@extend_schema_serializer(
+    examples=[example("Accept", {"token": "Zq4…"}, request_only=True)],
+)
+class AcceptInvitationSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200, write_only=True)
+
+
+TOKEN = {
+    "id": 7,
+    "name": "CI deploys",
+    "prefix": "gw_Hk2xQ9aB",
+    "scope": "write",
+    "created_by": "ada@example.com",
+    "created": WHEN,
+    "expires": "2027-01-01T00:00:00Z",
+    "last_used": None,
+    "revoked": None,
+}
+
+
+@extend_schema_serializer(examples=[example("Token", TOKEN)])
+class TokenSerializer(serializers.ModelSerializer):
+    created_by = serializers.EmailField(source="created_by.email", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scope",
+            "created_by",
+            "created",
+            "expires",
+            "last_used",
+            "revoked",
+        ]
+        read_only_fields = ["prefix", "created", "last_used", "revoked"]
+
+    def validate_expires(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("must be in the future")
+        return value
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "New token",
+            {**TOKEN, "token": "gw_Hk2xQ9aB…"},
+            response_only=True,
+        )
+    ]
+)
+class NewTokenSerializer(TokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="the secret; shown only here")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+
+
+class ChallengeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+DOMAIN = {
+    "id": 2,
+    "hostname": "get.acme.dev",
+    "verified": False,
+    "default": False,
+    "challenge": {
+        "type": "TXT",
+        "name": "_gateway-challenge.get.acme.dev",
+        "value": "vX0j…",
+    },
+    "created": WHEN,
+    "verified_at": None,
+    "checked": None,
+}
+
+
+@extend_schema_serializer(
+    examples=[
+        example("Claim", {"hostname": "get.acme.dev"}, request_only=True),
+        example("Domain", DOMAIN, response_only=True),
+    ]
+)
+class DomainSerializer(serializers.ModelSerializer):
+    default = serializers.BooleanField(source="is_default", read_only=True)
+    challenge = serializers.SerializerMethodField(
+        help_text="the DNS record that verifies the domain"
+    )
+
+    class Meta:
+        model = Domain
+        fields = [
+            "id",
+            "hostname",
+            "verified",
+            "default",
+            "challenge",
+            "created",
+            "verified_at",
+            "checked",
+        ]
+        read_only_fields = ["verified", "created", "verified_at", "checked"]
+        extra_kwargs = {"hostname": {"validators": []}}  # claim_domain says why not
+
+    @extend_schema_field(ChallengeSerializer)
+    def get_challenge(self, domain: Domain) -> dict:
+        return {"type": "TXT", "name": domain.challenge_name, "value": domain.verification_token}
+
+
+PACKAGE = {"id": 5, "key": "cli", "name": "acme-cli", "kind": "file", "created": WHEN}
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "New package", {"key": "cli", "name": "acme-cli", "kind": "file"}, request_only=True
+        ),
+        example("Package", PACKAGE, response_only=True),
+    ]
+)
+class PackageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Package
+        fields = ["id", "key", "name", "kind", "created"]
+        read_only_fields = ["created"]
+
+
+@extend_schema_serializer(examples=[example("Rename", {"name": "Acme CLI"}, request_only=True)])
+class PackageRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+
+
+RULE = {
+    "id": 11,
+    "position": 0,
+    "type": "file-v1",
+    "domain": "get.acme.dev",
+    "package-id": "cli",
+    "package-name": "acme-cli",
+    "incoming-path": "/cli/{version}/{file}",
+    "outgoing-url": "https://github.com/acme/cli/releases/download/v{version}/{file}",
+    "created": WHEN,
+    "updated": WHEN,
+}
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "New rule",
+            {k: v for k, v in RULE.items() if k not in ("id", "created", "updated")},
+            request_only=True,
+        ),
+        example(
+            "Switch the backend",
+            {"outgoing-url": "https://mirror.acme.dev/cli/{version}/{file}"},
+            request_only=True,
+        ),
+        example("Rule", RULE, response_only=True),
+    ]
+)
+class RuleSerializer(serializers.Serializer):
+    """A rule in manifest form (GATEWAY-DECISIONS §9): `type`, `domain`, the
+    package key (`package-id`, or `rule-id` for docker-v2) and the type's own
+    fields, plus `id` and `position` (its place among the domain's rules)."""
+
+    id = serializers.IntegerField(read_only=True)
+    position = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_POSITION, help_text="order on its domain"
+    )
+    type = serializers.ChoiceField(choices=[t for t, _ in Rule.TYPES], required=False)
+    domain = serializers.CharField(required=False, help_text="one of the organisation's domains")
+    created = serializers.DateTimeField(read_only=True)
+    updated = serializers.DateTimeField(read_only=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for key in ("package-id", "rule-id"):
+            fields[key] = serializers.CharField(required=False, help_text="the package's key")
+        return fields
+
+    def to_representation(self, rule: Rule) -> dict:
+        return {
+            "id": rule.id,
+            "position": rule.position,
+            **rule.manifest_form(),
+            "created": serializers.DateTimeField().to_representation(rule.created),
+            "updated": serializers.DateTimeField().to_representation(rule.updated),
+        }
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "Revision",
+            {
+                "id": 21,
+                "created": WHEN,
+                "actor": "ada@example.com",
+                "action": "update",
+                "object_type": "rule",
+                "object_id": 11,
+                "before": {"id": 11, "position": 0, "rule": {"type": "file-v1", "...": "..."}},
+                "after": {"id": 11, "position": 0, "rule": {"type": "file-v1", "...": "..."}},
+                "reverts": None,
+            },
+        )
+    ]
+)
+class RevisionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Revision
+        fields = [
+            "id",
+            "created",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+            "reverts",
+        ]
+
+
+MANIFEST = {
+    "rules": [{k: v for k, v in RULE.items() if k not in ("id", "position", "created", "updated")}]
+}
+
+
+@extend_schema_serializer(examples=[example("Manifest", MANIFEST)])
+class ManifestSerializer(serializers.Serializer):
+    rules = serializers.ListField(child=serializers.DictField(), help_text="rules in manifest form")
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "Imported",
+            {"domains": ["get.acme.dev"], "packages": 1, "rules": 1, "revision": 22},
+        )
+    ]
+)
+class ImportSummarySerializer(serializers.Serializer):
+    domains = serializers.ListField(child=serializers.CharField())
+    packages = serializers.IntegerField()
+    rules = serializers.IntegerField()
+    revision = serializers.IntegerField()
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "A download",
+            {
+                "host": "get.acme.dev",
+                "method": "GET",
+                "path": "/cli/1.2.0/cli-linux.tar.gz",
+                "headers": {"User-Agent": "curl/8.5"},
+            },
+        )
+    ]
+)
+class ResolveSerializer(serializers.Serializer):
+    host = serializers.CharField(max_length=253)
+    method = serializers.RegexField(r"^[A-Za-z]{1,20}$", default="GET")
+    path = serializers.RegexField(r"^/", max_length=4096, help_text="path and query")
+    headers = serializers.DictField(
+        child=serializers.CharField(max_length=8192, allow_blank=True, trim_whitespace=False),
+        required=False,
+        default=dict,
+    )
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "Redirected",
+            {
+                "rule": {"type": "file-v1", "id": "11"},
+                "status": 307,
+                "location": "https://github.com/acme/cli/releases/download/v1.2.0/cli-linux.tar.gz",
+                "captures": [{"kind": "file", "package": "cli", "variables": {"version": "1.2.0"}}],
+            },
+        )
+    ]
+)
+class DecisionSerializer(serializers.Serializer):
+    rule = serializers.JSONField(help_text="the rule that decided: type and id (null: none)")
+    status = serializers.JSONField(help_text='the HTTP status, or "proxied"')
+    location = serializers.CharField(required=False)
+    upstream = serializers.CharField(required=False)
+    headers = serializers.DictField(child=serializers.CharField(), required=False)
+    body = serializers.CharField(required=False)
+    captures = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,57 @@
+"""Claiming and verifying domains through the API."""
+
+from apps.packages.models import Domain
+
+
+def test_claiming_a_domain_answers_the_txt_record_to_create(api, acme):
+    response = api.post("/api/v1/domains/", {"hostname": "dl.acme.dev"}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    domain = Domain.objects.get(hostname="dl.acme.dev", organisation=acme)
+    assert body["verified"] is False
+    assert body["challenge"] == {
+        "type": "TXT",
+        "name": "_gateway-challenge.dl.acme.dev",
+        "value": domain.verification_token,
+    }
+
+
+def test_the_verify_action_checks_dns_now(api, acme, dns_server):
+    claimed = api.post("/api/v1/domains/", {"hostname": "dl.acme.dev"}, format="json").json()
+    verify = f"/api/v1/domains/{claimed['id']}/verify/"
+
+    assert api.post(verify).json()["verified"] is False
+
+    dns_server.txt[claimed["challenge"]["name"]] = [claimed["challenge"]["value"]]
+    response = api.post(verify)
+
+    assert response.status_code == 200
+    assert response.json()["verified"] is True
+    assert Domain.objects.get(id=claimed["id"]).verified
+
+
+def test_the_default_domain_is_listed_verified(api, acme):
+    listed = api.get("/api/v1/domains/").json()["results"]
+
+    default = [d for d in listed if d["default"]]
+    assert [(d["hostname"], d["verified"]) for d in default] == [("acme.gateway.localhost", True)]
+
+
+def test_deleting_a_domain_releases_it_and_its_rules(api, acme):
+    domain = Domain.objects.get(hostname="www.acme.test")
+
+    assert api.delete(f"/api/v1/domains/{domain.id}/").status_code == 204
+
+    assert not Domain.objects.filter(hostname="www.acme.test").exists()
+    assert acme.revisions.get(action="delete", object_type="domain").before["rules"]
+
+
+def test_the_default_domain_cannot_be_deleted(api, acme):
+    default = Domain.objects.get(hostname="acme.gateway.localhost")
+
+    response = api.delete(f"/api/v1/domains/{default.id}/")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "hostname"
+    assert Domain.objects.filter(id=default.id).exists()

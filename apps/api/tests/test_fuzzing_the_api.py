@@ -1,0 +1,76 @@
+"""schemathesis against the live schema: no input makes the API fail with a
+server error or answer outside what the schema documents."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from .conftest import issue_token
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES_PER_OPERATION = 12  # about 300 requests in all, well under a minute
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def in_process_wsgi():
+    """Requests share the test's database connection and transaction, as with
+    Django's test client (which detaches these receivers the same way)."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+def test_fuzzing_every_operation_finds_no_server_error_and_no_answer_outside_the_schema(
+    acme, ada, settings, dns_server, in_process_wsgi
+):
+    settings.API_RATE_LIMIT = "100000/min"
+    headers = {"Authorization": f"Bearer {issue_token(acme, ada)}"}
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", in_process_wsgi)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 30
+    failures, statuses = [], []
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @hypothesis_settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
+        def fuzz(case):
+            response = case.call(headers=headers)
+            statuses.append(response.status_code)
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except AssertionError as failure:
+                failures.append(f"{case.operation.label}: {failure}"[:2000])
+
+        fuzz()
+
+    assert failures == []
+    assert len(statuses) > 200
+    assert 401 not in statuses  # the token held throughout
+    assert {200, 201, 400, 404} <= set(statuses)  # it reached both success and refusal

@@ -1,0 +1,85 @@
+"""Rules through the API speak the manifest's field names."""
+
+from apps.packages.models import Revision, Rule
+
+PIXEL = {"type": "pixel-v1", "domain": "get.acme.test", "package-id": "badge"}
+
+
+def test_a_rule_reads_as_its_manifest_form(api, acme):
+    rule = Rule.objects.get(domain__organisation=acme, package__key="app-image")
+
+    body = api.get(f"/api/v1/rules/{rule.id}/").json()
+
+    assert body | {"created": None, "updated": None} == {
+        "id": rule.id,
+        "position": 0,
+        "type": "docker-v1",
+        "domain": "get.acme.test",
+        "package-id": "app-image",
+        "repository-name": "acme/app",
+        "registry": "ghcr.io",
+        "created": None,
+        "updated": None,
+    }
+
+
+def test_creating_a_rule_puts_it_last_and_creates_its_package(api, acme):
+    response = api.post("/api/v1/rules/", PIXEL, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["position"] == 9
+    assert acme.packages.get(key="badge").kind == "pixel"
+
+
+def test_patching_a_backend_changes_only_that_field_and_is_recorded(api, acme):
+    rule = Rule.objects.get(domain__organisation=acme, package__key="app-image")
+
+    response = api.patch(f"/api/v1/rules/{rule.id}/", {"registry": "quay.io"}, format="json")
+
+    assert response.status_code == 200
+    rule.refresh_from_db()
+    assert rule.config == {"repository-name": "acme/app", "registry": "quay.io"}
+    revision = Revision.objects.get(action="update", object_id=rule.id)
+    assert revision.token is not None
+
+
+def test_a_null_resets_an_optional_field_to_its_default(api, acme):
+    rule = Rule.objects.get(domain__organisation=acme, package__key="readme-pixel")
+    api.patch(f"/api/v1/rules/{rule.id}/", {"incoming-path": "/b.png"}, format="json")
+
+    response = api.patch(f"/api/v1/rules/{rule.id}/", {"incoming-path": None}, format="json")
+
+    assert response.json()["incoming-path"] == "/a.png"
+
+
+def test_rules_filter_by_domain_package_and_type(api, acme):
+    def listed(**query):
+        return [
+            r["package-id" if "package-id" in r else "rule-id"]
+            for r in api.get("/api/v1/rules/", query).json()["results"]
+        ]
+
+    assert listed(domain="www.acme.test") == ["website"]
+    assert listed(package="acme-tool") == ["acme-tool", "acme-tool"]
+    assert listed(type="docker-v2") == ["tool-images"]
+    assert len(listed()) == 10
+
+
+def test_deleting_a_rule_removes_it_and_records_it(api, acme):
+    rule = Rule.objects.get(domain__organisation=acme, package__key="website")
+
+    assert api.delete(f"/api/v1/rules/{rule.id}/").status_code == 204
+
+    assert not Rule.objects.filter(id=rule.id).exists()
+    assert (
+        Revision.objects.get(action="delete", object_id=rule.id).before["rule"]["type"]
+        == "catch-all-v1"
+    )
+
+
+def test_lists_are_paginated(api, acme):
+    page = api.get("/api/v1/rules/", {"limit": 3, "offset": 3}).json()
+
+    assert page["count"] == 10
+    assert len(page["results"]) == 3
+    assert "offset=6" in page["next"]

@@ -1,0 +1,55 @@
+"""The OpenAPI schema documents every operation, with examples."""
+
+import pytest
+
+
+@pytest.fixture
+def schema(client, db):
+    return client.get("/api/v1/schema/", {"format": "json"}).json()
+
+
+def operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_the_schema_is_openapi_3_with_bearer_authentication(schema):
+    assert schema["openapi"].startswith("3.")
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_every_request_body_has_an_example(schema):
+    missing = [
+        name
+        for name, operation in operations(schema)
+        for media in operation.get("requestBody", {}).get("content", {}).values()
+        if not media.get("examples")
+    ]
+    assert missing == []
+
+
+def test_every_response_with_a_body_has_an_example(schema):
+    missing = [
+        f"{name} {status}"
+        for name, operation in operations(schema)
+        for status, response in operation["responses"].items()
+        for media in response.get("content", {}).values()
+        if not media.get("examples")
+    ]
+    assert missing == []
+
+
+def test_every_operation_documents_the_error_body(schema):
+    for name, operation in operations(schema):
+        for status in ("400", "401", "403", "404", "429"):
+            content = operation["responses"][status]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/Errors"}, name
+
+
+def test_the_swagger_ui_is_served(client, db):
+    response = client.get("/api/v1/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content
+    assert b"/api/v1/schema/" in response.content

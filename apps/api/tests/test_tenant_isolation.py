@@ -1,0 +1,220 @@
+"""Organisation A can neither see nor change anything of organisation B.
+
+Walks every operation of the API's schema, with A's write token and with A's
+owner signed in, aiming each at B's objects (by id, by host name, by key,
+by invitation secret), then checks B's data is exactly as before. The
+coverage test fails when an operation is added without a case here.
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from apps.accounts.models import ApiToken, Invitation, Membership, Organisation
+from apps.packages import services
+from apps.packages.manifests import export_manifest
+from apps.packages.models import Domain, Package, Rule
+
+from .conftest import api_client, issue_token, join, load_manifest, make_user
+
+GLOBEX_MANIFEST = {
+    "rules": [
+        {
+            "type": "file-v1",
+            "domain": "get.globex.test",
+            "package-id": "globex-cli",
+            "incoming-path": "/cli",
+            "outgoing-url": "https://globex.example/cli",
+        }
+    ]
+}
+FORBIDDEN = {403, 404}
+# What only B's own responses could contain (its host names may be named in
+# an error saying they belong to another organisation).
+B_MARKERS = ("Globex", "bob@globex.test", "carol@globex.test", "globex ci", "dora@example.com")
+
+
+@pytest.fixture
+def globex(db):
+    """Organisation B, with one object of every type."""
+    bob = make_user("bob@globex.test")
+    organisation = Organisation.create_for(bob, "Globex")
+    services.claim_domain(organisation, services.Actor(bob), "get.globex.test")
+    Domain.objects.filter(hostname="get.globex.test").update(verified=True)
+    services.import_manifest(organisation, services.Actor(bob), GLOBEX_MANIFEST)
+    join(organisation, "carol@globex.test", Membership.MEMBER)
+    ApiToken.issue(organisation, bob, name="globex ci", scope="write")
+    _, secret = Invitation.issue(organisation, bob, "dora@example.com", Membership.ADMIN)
+    organisation.invitation_secret = secret
+    return organisation
+
+
+def state_of(organisation: Organisation) -> dict:
+    """Everything B owns, as comparable data."""
+    return {
+        "organisation": Organisation.objects.filter(id=organisation.id).values().first(),
+        "manifest": export_manifest(organisation),
+        "domains": list(organisation.domains.values()),
+        "packages": list(organisation.packages.values()),
+        "rules": list(Rule.objects.filter(domain__organisation=organisation).values()),
+        "members": list(organisation.memberships.values()),
+        "tokens": list(organisation.api_tokens.values()),
+        "invitations": list(organisation.invitations.values()),
+        "revisions": list(organisation.revisions.values()),
+    }
+
+
+def ids_of(organisation: Organisation) -> dict[str, int]:
+    """The id of one of B's objects for each path segment of the API."""
+    return {
+        "organisations": organisation.id,
+        "members": organisation.memberships.filter(role=Membership.MEMBER).get().id,
+        "invitations": organisation.invitations.get().id,
+        "tokens": organisation.api_tokens.get().id,
+        "domains": organisation.domains.get(hostname="get.globex.test").id,
+        "packages": organisation.packages.get().id,
+        "rules": Rule.objects.get(domain__organisation=organisation).id,
+        "revisions": organisation.revisions.first().id,
+    }
+
+
+def cases(globex: Organisation) -> list[tuple[str, str, object]]:
+    """(method, path, body) aimed at B: each must answer 403 or 404."""
+    ids = ids_of(globex)
+    by_id = [
+        ("get", "{kind}/{id}/", None),
+        ("patch", "organisations/{id}/", {"name": "Pwned"}),
+        ("patch", "members/{id}/", {"role": "owner"}),
+        ("patch", "packages/{id}/", {"name": "Pwned"}),
+        ("patch", "rules/{id}/", {"outgoing-url": "https://evil.example/cli"}),
+        ("delete", "{kind}/{id}/", None),
+        ("post", "domains/{id}/verify/", None),
+        ("post", "revisions/{id}/rollback/", None),
+    ]
+    walked = []
+    for method, template, body in by_id:
+        kinds = [template.split("/")[0]] if "{kind}" not in template else list(ids)
+        for kind in kinds:
+            if method == "delete" and kind == "revisions":
+                continue
+            path = template.format(kind=kind, id=ids[kind])
+            walked.append((method, path, body))
+    rule = {**GLOBEX_MANIFEST["rules"][0], "outgoing-url": "https://evil.example/x"}
+    walked += [
+        ("post", "manifest/", {"rules": [rule]}),
+        ("post", "rules/", rule),
+        ("post", "resolve/", {"host": "get.globex.test", "path": "/cli"}),
+        ("post", "invitations/accept/", {"token": globex.invitation_secret}),
+    ]
+    return walked
+
+
+# Operations that only ever act on the caller's own organisation: listing (B's
+# objects must not appear) and creating (the new object is A's).
+OWN_ONLY = {
+    ("get", "domains/"),
+    ("get", "invitations/"),
+    ("get", "manifest/"),
+    ("get", "members/"),
+    ("get", "organisations/"),
+    ("get", "packages/"),
+    ("get", "revisions/"),
+    ("get", "rules/"),
+    ("get", "tokens/"),
+    ("post", "domains/"),
+    ("post", "invitations/"),
+    ("post", "organisations/"),
+    ("post", "packages/"),
+    ("post", "tokens/"),
+}
+CREATES = {
+    "domains/": {"hostname": "get.acme.dev"},
+    "invitations/": {"email": "dora@example.com", "role": "member"},
+    "organisations/": {"name": "Acme Two"},
+    "packages/": {"key": "globex-cli", "name": "Mine", "kind": "file"},
+    "tokens/": {"name": "mine", "scope": "read"},
+}
+
+
+@pytest.fixture(params=["token", "session"])
+def a_client(request, acme, ada):
+    if request.param == "token":
+        return api_client(issue_token(acme, ada))
+    client = api_client()
+    client.force_login(ada)
+    return client
+
+
+def leaks(response) -> list[str]:
+    return [marker for marker in B_MARKERS if marker in response.content.decode()]
+
+
+def test_the_walk_covers_every_operation_of_the_schema(acme, globex, api):
+    schema = api.get("/api/v1/schema/", {"format": "json"}).json()
+    walked = {(m, re.sub(r"/[0-9]+/", "/{id}/", p)) for m, p, _ in cases(globex)} | OWN_ONLY
+
+    operations = {
+        (method, template.removeprefix("/api/v1/"))
+        for template, methods in schema["paths"].items()
+        for method in methods
+    }
+
+    assert operations - walked == set()
+
+
+def test_every_operation_aimed_at_another_organisation_is_refused(a_client, globex):
+    before = state_of(globex)
+
+    for method, path, body in cases(globex):
+        response = getattr(a_client, method)(f"/api/v1/{path}", body, format="json")
+        assert response.status_code in FORBIDDEN, (method, path, response.status_code)
+        assert leaks(response) == [], (method, path)
+
+    assert state_of(globex) == before
+
+
+def test_lists_and_creations_never_show_or_touch_another_organisation(a_client, acme, globex):
+    before = state_of(globex)
+
+    for method, path in sorted(OWN_ONLY):
+        body = CREATES.get(path) if method == "post" else None
+        response = getattr(a_client, method)(f"/api/v1/{path}", body, format="json")
+        assert response.status_code < 500, (method, path)
+        if method == "get":
+            assert response.status_code == 200
+            assert leaks(response) == [], path
+
+    assert state_of(globex) == before
+    assert Package.objects.get(organisation=acme, key="globex-cli").name == "Mine"
+
+
+def test_a_manifest_naming_another_organisations_domain_is_refused_with_403(api, globex):
+    rule = {**GLOBEX_MANIFEST["rules"][0], "outgoing-url": "https://evil.example/x"}
+    own = load_manifest("every-rule-type.json")["rules"]
+
+    response = api.post("/api/v1/manifest/", {"rules": [*own, rule]}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["errors"] == [
+        {
+            "field": f"rules[{len(own)}].domain",
+            "message": "get.globex.test belongs to another organisation",
+        }
+    ]
+
+
+def test_the_dashboard_shows_and_changes_nothing_of_another_organisation(client, ada, acme, globex):
+    client.force_login(ada)
+    domain = globex.domains.get(hostname="get.globex.test")
+    Domain.objects.filter(id=domain.id).update(verified=False)
+    before = state_of(globex)
+
+    assert leaks(client.get("/")) == []
+    assert leaks(client.get("/accounts/organisations/")) == []
+    assert client.post(f"/accounts/organisations/{globex.slug}/switch/").status_code == 404
+    assert client.post(reverse("verify-domain", args=[domain.id])).status_code == 404
+    accept = reverse("accept-invitation", args=[globex.invitation_secret])
+    assert client.get(accept).status_code == 404
+    assert client.post(accept).status_code == 404
+    assert state_of(globex) == before

@@ -1,0 +1,396 @@
+"""The REST API: one small view set per object type, all scoped to the caller's
+organisation (ids outside it answer 404), every change made through
+apps.packages.services so it is validated, recorded and published exactly
+as a dashboard or manifest change would be."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import roles
+from apps.accounts.models import ApiToken, Invitation, Membership, Organisation
+from apps.gateway.explain import resolve_request
+from apps.packages import services
+from apps.packages.manifests import export_manifest
+from apps.packages.models import Domain, Package, Revision, Rule
+
+from . import serializers as s
+from .auth import PERSON, Access, access_of
+
+NO_BODY = OpenApiResponse(description="done; no body")
+RULE_READ_ONLY = ("id", "created", "updated")
+RULE_FILTERS = {"domain": "domain__hostname", "package": "package__key", "type": "type"}
+
+
+def filters(**descriptions: str):
+    """Document a list view's query filters."""
+    return extend_schema(
+        parameters=[OpenApiParameter(name, str, description=d) for name, d in descriptions.items()]
+    )
+
+
+def query_value(request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and "\x00" in value:
+        raise ValidationError({name: ["must not contain NUL characters"]})
+    return value
+
+
+class OrganisationAccess:
+    """Reading needs READ, anything else `write_permission` (apps.accounts.roles)."""
+
+    write_permission = roles.MANAGE
+
+    def permission_for(self, request) -> str:
+        return roles.READ if request.method in SAFE_METHODS else self.write_permission
+
+    @property
+    def access(self) -> Access:
+        return access_of(self.request)
+
+
+class Scoped(OrganisationAccess, viewsets.GenericViewSet):
+    """Objects of the caller's organisation only: other ids answer 404."""
+
+    model: type
+    organisation_field = "organisation"
+    lookup_value_regex = r"[0-9]{1,18}"
+    http_method_names = ["get", "post", "patch", "delete"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.model.objects.none()
+        scope = {self.organisation_field: self.access.organisation}
+        return self.filter(self.model.objects.filter(**scope))
+
+    def filter(self, queryset):
+        return queryset
+
+
+class Readable(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
+    """List (paginated) and show the organisation's objects."""
+
+
+class Editable(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, Readable
+):
+    """Also create, change (PATCH) and delete them."""
+
+
+class OrganisationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The organisations the caller can see: a token's own, a person's every
+    membership. Renaming and deleting need the owner role there."""
+
+    serializer_class = s.OrganisationSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = r"[0-9]{1,18}"
+    http_method_names = ["get", "post", "patch", "delete"]
+
+    def get_queryset(self):
+        if isinstance(self.request.auth, Access):
+            return Organisation.objects.filter(id=self.request.auth.organisation.id)
+        return Organisation.objects.filter(memberships__user=self.request.user)
+
+    def _require_owner(self, organisation: Organisation) -> None:
+        if isinstance(self.request.auth, Access):
+            role = self.request.auth.role
+        else:
+            role = organisation.memberships.get(user=self.request.user).role
+        if not roles.allows(role, roles.OWN):
+            raise PermissionDenied("Only the organisation's owners may do this.")
+
+    def create(self, request):
+        if isinstance(request.auth, Access):
+            raise PermissionDenied("A token belongs to one organisation; sign in to create one.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        organisation = Organisation.create_for(request.user, serializer.validated_data["name"])
+        return Response(self.get_serializer(organisation).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer) -> None:
+        self._require_owner(serializer.instance)
+        serializer.save()
+
+    def perform_destroy(self, organisation: Organisation) -> None:
+        self._require_owner(organisation)
+        organisation.delete()
+
+
+class MemberViewSet(mixins.UpdateModelMixin, mixins.DestroyModelMixin, Readable):
+    """People in the organisation and their roles; owners change them."""
+
+    model = Membership
+    serializer_class = s.MemberSerializer
+    write_permission = roles.OWN
+
+    def filter(self, queryset):
+        return queryset.select_related("user").order_by("created", "id")
+
+    @transaction.atomic
+    def perform_update(self, serializer) -> None:
+        membership = serializer.instance
+        if serializer.validated_data.get("role", roles.OWNER) != roles.OWNER:
+            self._keep_an_owner(membership, "role")
+        serializer.save()
+
+    @transaction.atomic
+    def perform_destroy(self, membership: Membership) -> None:
+        self._keep_an_owner(membership, None)
+        membership.delete()
+
+    def _keep_an_owner(self, membership: Membership, field: str | None) -> None:
+        owners = Membership.objects.select_for_update().filter(
+            organisation=membership.organisation, role=roles.OWNER
+        )
+        if membership.role == roles.OWNER and owners.exclude(id=membership.id).count() == 0:
+            raise ValidationError({field or "non_field_errors": ["the last owner must stay"]})
+
+
+class InvitationViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Readable):
+    """Invitations to join the organisation; the secret is shown once, on creation."""
+
+    model = Invitation
+    serializer_class = s.InvitationSerializer
+    write_permission = roles.OWN
+
+    def permission_for(self, request) -> str:
+        return PERSON if self.action == "accept" else super().permission_for(request)
+
+    def filter(self, queryset):
+        return queryset.select_related("invited_by")
+
+    @extend_schema(request=s.InvitationSerializer, responses={201: s.NewInvitationSerializer})
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invitation, secret = Invitation.issue(
+            self.access.organisation,
+            request.user,
+            serializer.validated_data["email"],
+            serializer.validated_data["role"],
+        )
+        invitation.token = secret
+        invitation.accept_url = settings.SITE_URL + reverse("accept-invitation", args=[secret])
+        return Response(s.NewInvitationSerializer(invitation).data, status=201)
+
+    @extend_schema(request=s.AcceptInvitationSerializer, responses={200: s.OrganisationSerializer})
+    @action(detail=False, methods=["post"])
+    def accept(self, request):
+        """Join the organisation that invited the signed-in person's e-mail address."""
+        serializer = s.AcceptInvitationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invitation = Invitation.pending(serializer.validated_data["token"])
+        if invitation is None or not invitation.is_for(request.user):
+            raise NotFound("No pending invitation for you with this token.")
+        invitation.accept(request.user)
+        return Response(s.OrganisationSerializer(invitation.organisation).data)
+
+
+class TokenViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Readable):
+    """API tokens. Only people create them (a token cannot mint another);
+    deleting one revokes it, keeping it listed."""
+
+    model = ApiToken
+    serializer_class = s.TokenSerializer
+
+    def filter(self, queryset):
+        return queryset.select_related("created_by")
+
+    @extend_schema(request=s.TokenSerializer, responses={201: s.NewTokenSerializer})
+    def create(self, request):
+        if self.access.token is not None:
+            raise PermissionDenied("Tokens cannot create tokens; sign in to create one.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = ApiToken.issue(
+            self.access.organisation, request.user, **serializer.validated_data
+        )
+        token.token = secret
+        return Response(s.NewTokenSerializer(token).data, status=201)
+
+    @extend_schema(responses={204: NO_BODY})
+    def destroy(self, request, pk=None):
+        self.get_object().revoke()
+        return Response(status=204)
+
+
+class DomainViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Readable):
+    """Domains the organisation serves on. A claimed domain serves traffic once
+    the TXT record in `challenge` exists and a verification has seen it."""
+
+    model = Domain
+    serializer_class = s.DomainSerializer
+
+    def perform_create(self, serializer) -> None:
+        hostname = serializer.validated_data["hostname"]
+        serializer.instance = services.claim_domain(
+            self.access.organisation, self.access.actor, hostname
+        )
+
+    def perform_destroy(self, domain: Domain) -> None:
+        services.delete_domain(domain, self.access.actor)
+
+    @extend_schema(request=None, responses={200: s.DomainSerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        """Look the challenge record up now; `verified` says whether it was found."""
+        domain = self.get_object()
+        services.verify_domain(domain, self.access.actor)
+        domain.refresh_from_db()
+        return Response(self.get_serializer(domain).data)
+
+
+@filters(kind="only packages of this kind (docker, python, npm, file, telemetry, pixel)")
+class PackageViewSet(Editable):
+    """Packages; deleting one deletes its rules (a rollback restores both)."""
+
+    model = Package
+    serializer_class = s.PackageSerializer
+
+    def filter(self, queryset):
+        kind = query_value(self.request, "kind")
+        return queryset.filter(kind=kind) if kind else queryset
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.create_package(
+            self.access.organisation, self.access.actor, **serializer.validated_data
+        )
+
+    @extend_schema(request=s.PackageRenameSerializer, responses={200: s.PackageSerializer})
+    def partial_update(self, request, pk=None):
+        """Rename a package (its key and kind are fixed)."""
+        package = self.get_object()
+        rename = s.PackageRenameSerializer(data=request.data)
+        rename.is_valid(raise_exception=True)
+        package = services.rename_package(package, self.access.actor, rename.validated_data["name"])
+        return Response(self.get_serializer(package).data)
+
+    def perform_destroy(self, package: Package) -> None:
+        services.delete_package(package, self.access.actor)
+
+
+@filters(
+    domain="only rules on this host name",
+    package="only rules of the package with this key",
+    type="only rules of this type",
+)
+class RuleViewSet(Editable):
+    """Gateway rules in manifest form, validated by the gateway engine. A PATCH
+    of a backend field (`outgoing-url`, `registry`, `backend-url` …) is served
+    by every gateway within a second of the response."""
+
+    model = Rule
+    organisation_field = "domain__organisation"
+    serializer_class = s.RuleSerializer
+
+    def filter(self, queryset):
+        queryset = queryset.select_related("domain__organisation", "package")
+        for name, lookup in RULE_FILTERS.items():
+            if value := query_value(self.request, name):
+                queryset = queryset.filter(**{lookup: value.lower() if name == "domain" else value})
+        return queryset
+
+    def _fields(self) -> tuple[dict, int | None]:
+        """The manifest fields and the position from a rule body."""
+        if not isinstance(self.request.data, dict):
+            raise ValidationError(["the body must be a JSON object of manifest fields"])
+        fields = {k: v for k, v in self.request.data.items() if k not in RULE_READ_ONLY}
+        data = {"position": fields.pop("position")} if "position" in fields else {}
+        position = s.RuleSerializer(data=data, partial=True)
+        position.is_valid(raise_exception=True)
+        return fields, position.validated_data.get("position")
+
+    def create(self, request):
+        fields, position = self._fields()
+        rule = services.create_rule(self.access.organisation, self.access.actor, fields, position)
+        return Response(self.get_serializer(rule).data, status=201)
+
+    def partial_update(self, request, pk=None):
+        """Change some fields; a null value removes an optional field (its default applies)."""
+        rule = self.get_object()
+        fields, position = self._fields()
+        rule = services.update_rule(rule, self.access.actor, fields, position)
+        return Response(self.get_serializer(rule).data)
+
+    def perform_destroy(self, rule: Rule) -> None:
+        services.delete_rule(rule, self.access.actor)
+
+
+@filters(
+    object_type="only revisions of domains, packages, rules or manifests",
+    object_id="only revisions of the object with this id",
+)
+class RevisionViewSet(Readable):
+    """The organisation's change history, newest first."""
+
+    model = Revision
+    serializer_class = s.RevisionSerializer
+
+    def filter(self, queryset):
+        if object_type := query_value(self.request, "object_type"):
+            queryset = queryset.filter(object_type=object_type)
+        if object_id := query_value(self.request, "object_id"):
+            if not object_id.isdigit() or len(object_id) > 18:
+                raise ValidationError({"object_id": ["must be a number"]})
+            queryset = queryset.filter(object_id=int(object_id))
+        return queryset
+
+    @extend_schema(request=None, responses={201: s.RevisionSerializer})
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, pk=None):
+        """Put the object back as it was before this revision (a new revision)."""
+        revision = services.rollback(self.get_object(), self.access.actor)
+        return Response(self.get_serializer(revision).data, status=201)
+
+
+class ManifestView(OrganisationAccess, APIView):
+    """The organisation's rules as one Scarf Gateway manifest."""
+
+    @extend_schema(responses={200: s.ManifestSerializer})
+    def get(self, request):
+        return Response(export_manifest(self.access.organisation))
+
+    @extend_schema(request=s.ManifestSerializer, responses={200: s.ImportSummarySerializer})
+    def post(self, request):
+        """Make the rules of every domain the manifest names exactly its rules;
+        all or nothing. Domains it creates are claimed, not verified."""
+        summary, revision = services.import_manifest(
+            self.access.organisation, self.access.actor, request.data
+        )
+        return Response({**summary.__dict__, "revision": revision.id})
+
+
+class ResolveView(OrganisationAccess, APIView):
+    """What the gateway would answer to a request on one of the organisation's domains."""
+
+    def permission_for(self, request) -> str:
+        return roles.READ
+
+    @extend_schema(request=s.ResolveSerializer, responses={200: s.DecisionSerializer})
+    def post(self, request):
+        query = s.ResolveSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        domain = get_object_or_404(
+            Domain, organisation=self.access.organisation, hostname=data["host"].lower()
+        )
+        if not domain.verified:
+            raise ValidationError({"host": ["is not verified yet; the gateway does not serve it"]})
+        headers = list(data["headers"].items())
+        return Response(resolve_request(domain.hostname, data["method"], data["path"], headers))

@@ -1,0 +1,186 @@
+"""Ingestion benchmark: events/s from the Redis stream into PostgreSQL, rollups included.
+
+Not a test. Fills the stream with realistic gateway events (a mix of package
+clients, platforms, CI systems, bots, IPs, packages and versions), then runs
+the same consumer the Celery task runs until the stream is drained, and
+prints the rate. Uses its own database and Redis database (created and
+migrated on first use) so it never touches real data:
+
+    .venv/bin/python bench/ingest.py --events 200000
+
+DATABASE_URL (default postgres://postgres@127.0.0.1:5432/scarf_bench) and
+REDIS_URL (default redis://127.0.0.1:6379/15) choose the servers; set
+ANALYTICS_COUNTRY_MMDB / ANALYTICS_ASN_MMDB to include geo lookups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scarf_bench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scarf.settings")
+
+USER_AGENTS = [
+    'pip/24.0 {"ci":true,"cpu":"x86_64","installer":{"name":"pip","version":"24.0"},'
+    '"python":"3.12.1","system":{"name":"Linux","release":"6.5.0"}}',
+    'pip/23.3.1 {"cpu":"arm64","installer":{"name":"pip","version":"23.3.1"},'
+    '"python":"3.11.7","system":{"name":"Darwin","release":"23.2.0"}}',
+    'uv/0.4.18 {"installer":{"name":"uv","version":"0.4.18"},"cpu":"x86_64",'
+    '"system":{"name":"Linux","release":"6.8.0"},"ci":null}',
+    "npm/10.2.4 node/v20.11.0 linux x64 workspaces/false ci/github-actions",
+    "npm/9.8.1 node/v18.19.0 darwin arm64 workspaces/false",
+    "pnpm/8.15.0 npm/? node/v20.11.0 linux x64",
+    "yarn/1.22.19 npm/? node/v18.19.0 win32 x64",
+    "docker/27.0.3 go/go1.21.11 git-commit/662f78c kernel/6.5.0 os/linux arch/amd64",
+    "containerd/v1.7.13",
+    "kubelet/v1.29.0 (linux/arm64) kubernetes/3f7a50f",
+    "curl/8.5.0",
+    "Wget/1.21.3",
+    "Debian APT-HTTP/1.3 (2.6.1)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "Googlebot/2.1 (+http://www.google.com/bot.html)",
+    "Artifactory/7.77.5 77705900",
+]
+PACKAGES = [f"package-{n}" for n in range(20)]
+
+
+def make_event(rng: random.Random, now: datetime) -> dict:
+    """One event as apps/gateway/recording.py builds it."""
+    from apps.gateway.recording import uuid7
+
+    kind = rng.choice(["docker", "python", "npm", "file"])
+    # Popularity is skewed: a few packages and recent versions take most pulls.
+    version = f"1.{int(rng.paretovariate(1.2)) % 40}.{int(rng.paretovariate(2)) % 5}"
+    capture = {
+        "docker": {"kind": "docker", "image": ["acme", "app"], "reference": version, "pull": True},
+        "python": {"kind": "python", "version": version, "file_name": f"acme-{version}.tar.gz"},
+        "npm": {"kind": "npm", "name": "acme", "version": version, "download": True},
+        "file": {"kind": "file", "variables": {"version": version, "file": "cli.tgz"}},
+    }[kind]
+    return {
+        "id": uuid7(),
+        "timestamp": (now - timedelta(seconds=rng.randrange(3600))).isoformat(),
+        "domain": f"get.org{rng.randrange(3)}.test",
+        "organisation": 1 + rng.randrange(3),
+        "rule_id": rng.randrange(100),
+        "rule_type": {"docker": "docker-v1", "python": "python-v1", "npm": "npm-v1"}.get(
+            kind, "file-v1"
+        ),
+        "package": PACKAGES[int(rng.paretovariate(1.0)) % len(PACKAGES)],
+        "method": rng.choice(["GET"] * 9 + ["HEAD"]),
+        "path": f"/{kind}/{version}",
+        "status": 307,
+        "target": f"https://backend.example/{kind}/{version}",
+        "capture": capture,
+        "user_agent": rng.choice(USER_AGENTS),
+        "referer": rng.choice(["", "", "https://docs.acme.example/install"]),
+        "client_ip": f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.7",
+        "dnt": rng.random() < 0.05,
+        "gpc": False,
+    }
+
+
+def prepare_database() -> None:
+    import psycopg
+    from django.core.management import call_command
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [settings_dict["NAME"]]
+        ).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{settings_dict["NAME"]}"')
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE analytics_downloadevent, analytics_rollup, analytics_sourceday")
+
+
+def fill_stream(client, count: int, seed: int) -> None:
+    from apps.gateway.recording import EVENTS_STREAM
+
+    client.delete(EVENTS_STREAM)
+    rng, now = random.Random(seed), datetime.now(UTC)
+    for start in range(0, count, 10_000):
+        pipe = client.pipeline(transaction=False)
+        for _ in range(min(10_000, count - start)):
+            pipe.xadd(EVENTS_STREAM, {"event": json.dumps(make_event(rng, now))})
+        pipe.execute()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from apps.analytics.consumer import StreamConsumer
+    from apps.analytics.models import DownloadEvent, Rollup
+    from apps.gateway.recording import events_redis
+
+    prepare_database()
+    client = events_redis()
+    print(f"filling the stream with {args.events} events ...", flush=True)
+    fill_stream(client, args.events, args.seed)
+
+    consumer = StreamConsumer(client, "bench", batch_size=args.batch_size)
+    consumer.ensure_group()
+    backend = database_backend_pid()
+    cpu_before = process_seconds(os.getpid()), process_seconds(backend)
+    started = time.perf_counter()
+    stored = consumer.run(seconds=3600)
+    elapsed = time.perf_counter() - started
+    python_cpu = process_seconds(os.getpid()) - cpu_before[0]
+    database_cpu = process_seconds(backend) - cpu_before[1]
+
+    counted = sum(
+        Rollup.objects.filter(period="day", dimension="total").values_list("events", flat=True)
+    )
+    assert stored == DownloadEvent.objects.count() == counted == args.events, (stored, counted)
+    print(
+        f"ingested {stored} events in {elapsed:.2f}s: {stored / elapsed:,.0f} events/s "
+        f"(batch size {consumer.batch_size}, rollup rows {Rollup.objects.count()})\n"
+        f"CPU: consumer {python_cpu:.2f}s, PostgreSQL backend {database_cpu:.2f}s "
+        f"(on an otherwise idle machine: {stored / (python_cpu + database_cpu):,.0f} events/s)"
+    )
+
+
+def database_backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def process_seconds(pid: int) -> float:
+    """User + system CPU time of a local process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    main()
