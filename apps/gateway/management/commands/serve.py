@@ -16,8 +16,13 @@ class EmbeddedServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        from django.conf import settings
+
+        from scarf.embedded import start_embedded_beat
         from scarf.wsgi import application
 
+        if settings.EMBEDDED:
+            start_embedded_beat()
         return application
 
 
