@@ -2,9 +2,11 @@
 
 Not a test. Fills the stream with realistic gateway events (a mix of package
 clients, platforms, CI systems, bots, IPs, packages and versions), then runs
-the same consumer the Celery task runs until the stream is drained, and
-prints the rate. Uses its own database and Redis database (created and
-migrated on first use) so it never touches real data:
+the same consumer the Celery task runs, in `--consumers` processes of the
+consumer group (default: one per core, as one Celery worker process per core
+would), until the stream is drained, and prints the rate. Uses its own
+database and Redis database (created and migrated on first use) so it never
+touches real data:
 
     .venv/bin/python bench/ingest.py --events 200000
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -131,12 +134,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument(
+        "--consumers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="consumer processes in the group, as Celery workers would run (default: one per core)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
     import django
 
     django.setup()
+    from django.conf import settings
+    from django.db import connection
+
     from apps.analytics.consumer import StreamConsumer
     from apps.analytics.models import DownloadEvent, Rollup
     from apps.gateway.recording import events_redis
@@ -145,16 +157,28 @@ def main() -> None:
     client = events_redis()
     print(f"filling the stream with {args.events} events ...", flush=True)
     fill_stream(client, args.events, args.seed)
+    StreamConsumer(client, "bench").ensure_group()
+    batch_size = args.batch_size or settings.ANALYTICS_BATCH_SIZE
 
-    consumer = StreamConsumer(client, "bench", batch_size=args.batch_size)
-    consumer.ensure_group()
-    backend = database_backend_pid()
-    cpu_before = process_seconds(os.getpid()), process_seconds(backend)
+    # One process per consumer, each with its own connections (none shared across fork).
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    ready, results = context.Barrier(args.consumers + 1), context.Queue()
+    workers = [
+        context.Process(target=consume, args=(f"bench-{n}", batch_size, ready, results))
+        for n in range(args.consumers)
+    ]
+    for worker in workers:
+        worker.start()
+    ready.wait()
     started = time.perf_counter()
-    stored = consumer.run(seconds=3600)
+    reports = [results.get() for _ in workers]
     elapsed = time.perf_counter() - started
-    python_cpu = process_seconds(os.getpid()) - cpu_before[0]
-    database_cpu = process_seconds(backend) - cpu_before[1]
+    for worker in workers:
+        worker.join()
+    stored = sum(report[0] for report in reports)
+    python_cpu = sum(report[1] for report in reports)
+    database_cpu = sum(report[2] for report in reports)
 
     counted = sum(
         Rollup.objects.filter(period="day", dimension="total").values_list("events", flat=True)
@@ -162,9 +186,30 @@ def main() -> None:
     assert stored == DownloadEvent.objects.count() == counted == args.events, (stored, counted)
     print(
         f"ingested {stored} events in {elapsed:.2f}s: {stored / elapsed:,.0f} events/s "
-        f"(batch size {consumer.batch_size}, rollup rows {Rollup.objects.count()})\n"
-        f"CPU: consumer {python_cpu:.2f}s, PostgreSQL backend {database_cpu:.2f}s "
-        f"(on an otherwise idle machine: {stored / (python_cpu + database_cpu):,.0f} events/s)"
+        f"({args.consumers} consumer process(es), batch size {batch_size}, "
+        f"rollup rows {Rollup.objects.count()})\n"
+        f"CPU: consumers {python_cpu:.2f}s, PostgreSQL backends {database_cpu:.2f}s "
+        f"({stored / (python_cpu + database_cpu):,.0f} events per CPU-second)"
+    )
+
+
+def consume(name: str, batch_size: int, ready, results) -> None:
+    """One consumer of the group, until the stream is drained; reports
+    (events stored, its CPU seconds, its PostgreSQL backend's CPU seconds)."""
+    from apps.analytics.consumer import StreamConsumer
+    from apps.gateway.recording import events_redis
+
+    consumer = StreamConsumer(events_redis(), name, batch_size=batch_size)
+    backend = database_backend_pid()
+    ready.wait()
+    cpu_before = process_seconds(os.getpid()), process_seconds(backend)
+    stored = consumer.run(seconds=3600)
+    results.put(
+        (
+            stored,
+            process_seconds(os.getpid()) - cpu_before[0],
+            process_seconds(backend) - cpu_before[1],
+        )
     )
 
 

@@ -18,6 +18,7 @@ import socket
 import time
 from typing import Any
 
+import orjson
 import redis
 from django.conf import settings
 
@@ -118,7 +119,16 @@ def parse(messages: Messages) -> list[dict[str, Any]]:
     events = []
     for message_id, fields in messages:
         try:
-            events.append(json.loads(fields[b"event"]))
+            events.append(load_event(fields[b"event"]))
         except (TypeError, KeyError, ValueError):
             log.error("dropping unreadable stream entry %s", message_id)
     return events
+
+
+def load_event(text: bytes) -> dict[str, Any]:
+    """orjson (several times faster); the standard library for what orjson
+    refuses but `json.dumps` writes, such as an escaped lone surrogate."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # a ValueError
+        return json.loads(text)

@@ -13,8 +13,6 @@ get no IP-derived attribute at all. The raw IP goes no further than `enrich`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -29,6 +27,8 @@ import maxminddb
 import ua_parser
 from django.conf import settings
 from django.core.cache import cache as django_cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 MAX_VALUE = 200
 
@@ -216,8 +216,26 @@ def _open_mmdb(path: str) -> maxminddb.Reader | None:
     return maxminddb.open_database(path) if path else None
 
 
-def _lookup(path: str, ip: str) -> dict[str, Any]:
-    reader = _open_mmdb(path)
+_readers: dict[str, maxminddb.Reader | None] = {}
+
+
+@receiver(setting_changed)
+def _forget_readers(setting: str, **_) -> None:
+    if setting in ("ANALYTICS_COUNTRY_MMDB", "ANALYTICS_ASN_MMDB"):
+        _readers.clear()
+
+
+def _reader(setting: str) -> maxminddb.Reader | None:
+    """The open MMDB a setting names (reading settings per event costs more than the lookup)."""
+    try:
+        return _readers[setting]
+    except KeyError:
+        reader = _readers[setting] = _open_mmdb(getattr(settings, setting))
+        return reader
+
+
+def _lookup(setting: str, ip: str) -> dict[str, Any]:
+    reader = _reader(setting)
     if reader is None or not ip:
         return {}
     try:
@@ -230,14 +248,14 @@ def _lookup(path: str, ip: str) -> dict[str, Any]:
 def country(ip: str) -> str:
     """ISO code from the country MMDB: ip-location-db's `country_code` or
     GeoLite2/DB-IP's `country.iso_code`."""
-    record = _lookup(settings.ANALYTICS_COUNTRY_MMDB, ip)
+    record = _lookup("ANALYTICS_COUNTRY_MMDB", ip)
     code = record.get("country_code") or (record.get("country") or {}).get("iso_code") or ""
     return str(code).upper()[:2]
 
 
 def asn_org(ip: str) -> str:
     """AS organisation from the ASN MMDB (GeoLite2-ASN / DB-IP ASN Lite fields)."""
-    record = _lookup(settings.ANALYTICS_ASN_MMDB, ip)
+    record = _lookup("ANALYTICS_ASN_MMDB", ip)
     return str(record.get("autonomous_system_organization") or "")[:MAX_VALUE]
 
 
@@ -245,11 +263,20 @@ def asn_org(ip: str) -> str:
 
 SALT_KEY = "analytics:salt:"
 SALT_LIFETIME = 2 * 24 * 3600
-_keys: dict[str, hmac.HMAC] = {}
+_keys: dict[str, tuple[Any, Any]] = {}
+
+try:  # CPython's own SHA-256: its copies are cheaper than OpenSSL's contexts
+    from _sha256 import sha256 as _sha256
+except ImportError:  # pragma: no cover - other Pythons
+    try:
+        from _sha2 import sha256 as _sha256
+    except ImportError:
+        from hashlib import sha256 as _sha256
 
 
-def daily_key(day: str) -> hmac.HMAC:
-    """HMAC-SHA256 keyed with the random salt of `day` (YYYY-MM-DD).
+def daily_key(day: str) -> tuple[Any, Any]:
+    """HMAC-SHA256 keyed with the random salt of `day` (YYYY-MM-DD), as
+    its inner and outer hashes, ready to copy (RFC 2104).
 
     The salt is shared by every ingesting process through the cache (Redis
     in production) and forgotten two days later: past that, a source id
@@ -258,7 +285,8 @@ def daily_key(day: str) -> hmac.HMAC:
     if key is None:
         name = f"{SALT_KEY}{day}"
         django_cache.add(name, secrets.token_hex(32), SALT_LIFETIME)
-        key = hmac.new(bytes.fromhex(django_cache.get(name)), digestmod=hashlib.sha256)
+        salt = bytes.fromhex(django_cache.get(name)).ljust(64, b"\0")
+        key = _sha256(bytes(b ^ 0x36 for b in salt)), _sha256(bytes(b ^ 0x5C for b in salt))
         for old in [known for known in _keys if known < day]:
             del _keys[old]
         _keys[day] = key
@@ -266,9 +294,12 @@ def daily_key(day: str) -> hmac.HMAC:
 
 
 def source_id(ip: str, user_agent: str, day: str) -> str:
-    digest = daily_key(day).copy()
-    digest.update(f"{ip}\n{user_agent}".encode())
-    return digest.hexdigest()[:32]
+    """HMAC-SHA256(salt of the day, IP + User-Agent), shortened."""
+    inner, outer = daily_key(day)
+    inner, outer = inner.copy(), outer.copy()
+    inner.update(f"{ip}\n{user_agent}".encode())
+    outer.update(inner.digest())
+    return outer.hexdigest()[:32]
 
 
 def utc_timestamp(value: str) -> str:
@@ -320,25 +351,28 @@ def referer_host(referer: str) -> str:
 def enrich(event: dict[str, Any]) -> dict[str, Any]:
     """The stored row for a recorded event: enriched, without `client_ip`,
     its timestamp as UTC ISO text."""
-    row = {key: value for key, value in event.items() if key not in ("client_ip", "organisation")}
-    ip = event.get("client_ip") or ""
+    row = dict(event)
+    ip = row.pop("client_ip", None) or ""
+    organisation = row.pop("organisation")
     timestamp = utc_timestamp(event["timestamp"])
     user_agent = event["user_agent"]
     client = describe_client(user_agent)
     private = event["dnt"] or event["gpc"]
-    row.update(
-        organisation_id=event["organisation"],
-        timestamp=timestamp,
-        download=is_download(event),
-        version=version_of(event["capture"]),
-        client=client.name,
-        client_version=client.version,
-        os=client.os,
-        arch=client.arch,
-        ci=client.ci,
-        bot=client.bot,
-        country="" if private else country(ip),
-        asn_org="" if private else asn_org(ip),
-        source_id="" if private or not ip else source_id(ip, user_agent, timestamp[:10]),
-    )
+    capture = event["capture"]
+    row["organisation_id"] = organisation
+    row["timestamp"] = timestamp
+    row["download"] = is_download(event)
+    row["version"] = version_of(capture)
+    row["client"] = client.name
+    row["client_version"] = client.version
+    row["os"] = client.os
+    row["arch"] = client.arch
+    row["ci"] = client.ci
+    row["bot"] = client.bot
+    if private or not ip:
+        row["country"] = row["asn_org"] = row["source_id"] = ""
+    else:
+        row["country"] = country(ip)
+        row["asn_org"] = asn_org(ip)
+        row["source_id"] = source_id(ip, user_agent, timestamp[:10])
     return row

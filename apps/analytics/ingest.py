@@ -6,21 +6,26 @@ are folded into the rollups. A batch delivered twice, whole or in part,
 inserts each event once and counts it once.
 
 The batch is first loaded into a temporary staging table (PostgreSQL: one
-COPY), then every table is written by one set-based statement from it: the
-raw rows, the rollups (aggregated by the database, one upsert for every
-dimension and period) and the unique sources. A batch costs the same few
-round trips however large it is. The SQL is the same on SQLite (embedded
-mode), which loads the staging table with plain inserts.
+COPY) and the raw rows are inserted from it by one statement. The rollups
+and the unique sources of the inserted rows are aggregated here, in one
+pass over the batch (a dictionary per batch: cheaper than making the
+database group the batch once per dimension), and upserted by one statement
+each from their own staging tables, in key order, so that concurrent
+consumers lock rollup rows in the same order and cannot deadlock. A batch
+costs the same few round trips however large it is. The SQL is the same on
+SQLite (embedded mode), which loads the staging tables with plain inserts.
 """
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 
 from . import partitions
@@ -56,15 +61,31 @@ RAW_COLUMNS = [
     ("asn_org", "varchar(200)"),
     ("source_id", "varchar(32)"),
 ]
-# Staging only: the row's hour and day buckets, its UTC date, its referer's host.
-BUCKET_COLUMNS = [
-    ("hour", "timestamptz"),
-    ("day", "timestamptz"),
-    ("date", "date"),
-    ("referer_host", "varchar(253)"),
+RAW_NAMES = [name for name, _ in RAW_COLUMNS]
+ROLLUP_STAGING = "analytics_staging_rollup"
+ROLLUP_KEY = ["organisation_id", "period", "dimension", "bucket", "package", "value"]
+ROLLUP_COLUMNS = [
+    ("organisation_id", "bigint"),
+    ("period", "varchar(4)"),
+    ("dimension", "varchar(16)"),
+    ("bucket", "timestamptz"),
+    ("package", "varchar(200)"),
+    ("value", "varchar(255)"),
+    ("events", "bigint"),
+    ("downloads", "bigint"),
+    ("bot_downloads", "bigint"),
+    ("position", "integer"),
 ]
-STAGING_COLUMNS = RAW_COLUMNS + BUCKET_COLUMNS
-# Each rollup dimension as an expression over a staging row.
+SOURCES_STAGING = "analytics_staging_sources"
+SOURCES_COLUMNS = [
+    ("organisation_id", "bigint"),
+    ("day", "date"),
+    ("package", "varchar(200)"),
+    ("source_id", "varchar(32)"),
+    ("position", "integer"),
+]
+# The rollup dimensions and what each counts, as an expression over an
+# enriched row (`aggregate` computes them).
 DIMENSIONS = {
     "total": "''",
     "version": "version",
@@ -82,112 +103,210 @@ DIMENSIONS = {
 
 def store_events(events: Iterable[dict[str, Any]]) -> int:
     """Store recorded events exactly once; returns how many were new."""
-    rows = list({row["id"]: row for row in map(staging_row, events)}.values())
+    rows = {}
+    for event in events:
+        row = enrich(event)
+        rows[row["id"]] = row
     if not rows:
         return 0
     with transaction.atomic(), connection.cursor() as cursor:
         partitions.ensure_months(
-            date.fromisoformat(f"{day[:7]}-01") for day in {row["date"] for row in rows}
+            date.fromisoformat(f"{day[:7]}-01")
+            for day in {row["timestamp"][:10] for row in rows.values()}
         )
-        load_staging(cursor, rows)
+        load(cursor, STAGING, RAW_COLUMNS, [raw_values(row) for row in rows.values()])
         inserted = insert_raw(cursor)
-        if len(inserted) < len(rows):
-            forget_duplicates(cursor, [row["id"] for row in rows if row["id"] not in inserted])
         if inserted:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL work_mem = '64MB'")  # aggregate in memory
-            cursor.execute(ROLLUP_SQL)
-            cursor.execute(SOURCES_SQL)
+            new = rows.values() if len(inserted) == len(rows) else [rows[i] for i in inserted]
+            rollups, sources = aggregate(new)
+            upsert_sources(cursor, sources)
+            upsert_rollups(cursor, rollups)  # last: its row locks are held until commit
     return len(inserted)
 
 
-def staging_row(event: dict[str, Any]) -> dict[str, Any]:
-    """An enriched event with its buckets; times stay UTC ISO text, which is
-    what COPY takes fastest."""
-    row = enrich(event)
-    timestamp = row["timestamp"]
-    row.update(
-        hour=f"{timestamp[:13]}:00:00+00:00",
-        day=f"{timestamp[:10]}T00:00:00+00:00",
-        date=timestamp[:10],
-        referer_host=cached_referer_host(row["referer"]),
-        capture=json.dumps(row["capture"], separators=(",", ":")),
-    )
-    return row
+def raw_values(row: dict[str, Any]) -> list[Any]:
+    """The raw table's columns of an enriched row; `capture` as JSON text."""
+    values = [row[name] for name in RAW_NAMES]
+    values[CAPTURE] = dump_json(values[CAPTURE])
+    return values
+
+
+CAPTURE = RAW_NAMES.index("capture")
+
+
+def dump_json(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # e.g. an integer wider than 64 bits
+        import json
+
+        return json.dumps(value, separators=(",", ":"))
 
 
 cached_referer_host = lru_cache(maxsize=10_000)(referer_host)
+Counters = dict[tuple, list[int]]
 
 
-def load_staging(cursor, rows: list[dict[str, Any]]) -> None:
-    names = [name for name, _ in STAGING_COLUMNS]
-    columns = ", ".join(f'"{name}" {kind}' for name, kind in STAGING_COLUMNS)
+def aggregate(rows: Iterable[dict[str, Any]]) -> tuple[Counters, set[tuple]]:
+    """The rollup increments (events, downloads, bot downloads) and the
+    (organisation, day, package, source) rows of a batch. Day rows for every
+    dimension, hour rows for the total only (hourly breakdowns would double
+    the rollup writes for charts nobody draws). A rollup key's bucket is the
+    hour's or the day's ISO prefix here (see `upsert_rollups`).
+
+    Rows are grouped by organisation, day and package, then each dimension's
+    values are counted per group (C-speed counting of strings)."""
+    groups: dict[tuple, tuple[list, list, list]] = {}
+    sources = set()
+    for row in rows:
+        timestamp = row["timestamp"]
+        key = (row["organisation_id"], timestamp[:10], row["package"])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ([], [], [])
+        row[_HOUR] = timestamp[:13]
+        row[_CLIENT_VERSION] = f"{row['client']} {row['client_version']}".strip(" ")
+        row[_REFERER_HOST] = cached_referer_host(row["referer"])
+        if not row["download"]:
+            group[0].append(row)
+        elif row["bot"]:
+            group[2].append(row)
+        else:
+            group[1].append(row)
+            if row["source_id"]:
+                sources.add((*key, row["source_id"]))
+    rollups: Counters = {}
+    for (organisation, day, package), (others, downloads, bots) in groups.items():
+        for slot, counted in ((0, others + downloads + bots), (1, downloads), (2, bots)):
+            if not counted:
+                continue
+            for period, dimension, field in _FIELDS:
+                bucket = day if period == "day" else None
+                values = Counter(map(field, counted)) if field else {"": len(counted)}
+                for value, count in values.items():
+                    rollup = (
+                        organisation,
+                        period,
+                        dimension,
+                        bucket or value,
+                        package,
+                        "" if bucket is None else value,
+                    )
+                    found = rollups.get(rollup)
+                    if found is None:
+                        found = rollups[rollup] = [0, 0, 0]
+                    found[slot] += count
+    return rollups, sources
+
+
+_HOUR, _CLIENT_VERSION, _REFERER_HOST = "_hour", "_client_version", "_referer_host"
+# (period, dimension, what gives the value); the hourly total's value is its hour.
+_FIELDS = [
+    ("hour", "total", itemgetter(_HOUR)),
+    *(
+        ("day", dimension, itemgetter(field) if field else None)
+        for dimension, field in {
+            "total": None,
+            "version": "version",
+            "client": "client",
+            "client_version": _CLIENT_VERSION,
+            "os": "os",
+            "arch": "arch",
+            "country": "country",
+            "asn_org": "asn_org",
+            "domain": "domain",
+            "referer": _REFERER_HOST,
+            "ci": "ci",
+        }.items()
+    ),
+]
+assert [dimension for period, dimension, _ in _FIELDS if period == "day"] == list(DIMENSIONS)
+
+
+def upsert_rollups(cursor, rollups: Counters) -> None:
+    """Add the increments, in key order (concurrent consumers cannot deadlock)."""
+    load(
+        cursor,
+        ROLLUP_STAGING,
+        ROLLUP_COLUMNS,
+        [
+            [
+                organisation,
+                period,
+                dimension,
+                f"{bucket}:00:00+00:00" if period == "hour" else f"{bucket}T00:00:00+00:00",
+                package,
+                value,
+                *counts,
+                position,
+            ]
+            for position, ((organisation, period, dimension, bucket, package, value), counts) in (
+                enumerate(sorted(rollups.items()))
+            )
+        ],
+    )
+    cursor.execute(ROLLUP_SQL)
+
+
+def upsert_sources(cursor, sources: set[tuple]) -> None:
+    if not sources:
+        return
+    load(
+        cursor,
+        SOURCES_STAGING,
+        SOURCES_COLUMNS,
+        [[*source, position] for position, source in enumerate(sorted(sources))],
+    )
+    cursor.execute(SOURCES_SQL)
+
+
+def load(cursor, table: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+    """Fill a temporary staging table (created on first use) with `rows`."""
     postgres = connection.vendor == "postgresql"
+    definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
     cursor.execute(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} ({columns})"
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({definition})"
         + (" ON COMMIT DELETE ROWS" if postgres else "")
     )
-    cursor.execute(f"DELETE FROM {STAGING}")  # noqa: S608 - left over inside an outer transaction
+    cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - left over inside an outer transaction
     if postgres:
-        with cursor.cursor.copy(f"COPY {STAGING} FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[name] for name in names])
+                copy.write_row(row)
         return
+    names = [name for name, _ in columns]
     cursor.executemany(
-        f"INSERT INTO {STAGING} VALUES ({', '.join(['%s'] * len(names))})",  # noqa: S608
-        [[_sqlite_value(name, row[name]) for name in names] for row in rows],
+        f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(names))})",  # noqa: S608
+        [
+            [_sqlite_value(name, value) for name, value in zip(names, row, strict=True)]
+            for row in rows
+        ],
     )
 
 
-def insert_raw(cursor) -> set[str]:
+def insert_raw(cursor) -> list[str]:
     """Insert the staged events whose id is new; returns their ids."""
-    names = ", ".join(f'"{name}"' for name, _ in RAW_COLUMNS)
+    names = ", ".join(f'"{name}"' for name in RAW_NAMES)
     cursor.execute(
         f"INSERT INTO analytics_downloadevent ({names}) "  # noqa: S608
         f"SELECT {names} FROM {STAGING} WHERE true ON CONFLICT DO NOTHING RETURNING id"
     )
-    return {row[0] for row in cursor.fetchall()}
+    return [row[0] for row in cursor.fetchall()]
 
 
-def forget_duplicates(cursor, ids: list[str]) -> None:
-    """Drop re-delivered events from staging so the rollups skip them."""
-    cursor.executemany(f"DELETE FROM {STAGING} WHERE id = %s", [[i] for i in ids])  # noqa: S608
-
-
-def _rollup_sql() -> str:
-    """Day rows for every dimension, hour rows for the total only (hourly
-    breakdowns would double the rollup writes for charts nobody draws)."""
-    facts = " UNION ALL ".join(
-        [
-            f"SELECT organisation_id, 'hour' AS period, 'total' AS dimension, hour AS bucket, "  # noqa: S608 - constants
-            f"package, '' AS value, download, bot FROM {STAGING}",
-            *(
-                f"SELECT organisation_id, 'day', '{dimension}', day, package, {expression}, "  # noqa: S608
-                f"download, bot FROM {STAGING}"
-                for dimension, expression in DIMENSIONS.items()
-            ),
-        ]
-    )
-    key = "organisation_id, period, dimension, bucket, package, value"
-    return (
-        f"INSERT INTO analytics_rollup ({key}, events, downloads, bot_downloads) "  # noqa: S608
-        f"SELECT {key}, COUNT(*), SUM(CASE WHEN download AND NOT bot THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN download AND bot THEN 1 ELSE 0 END) "
-        f"FROM ({facts}) AS f WHERE true GROUP BY {key} ORDER BY {key} "
-        f"ON CONFLICT ({key}) DO UPDATE SET "
-        "events = analytics_rollup.events + excluded.events, "
-        "downloads = analytics_rollup.downloads + excluded.downloads, "
-        "bot_downloads = analytics_rollup.bot_downloads + excluded.bot_downloads"
-    )
-
-
-# Rows are upserted in key order, so concurrent consumers lock rollup rows in
-# the same order and cannot deadlock.
-ROLLUP_SQL = _rollup_sql()
+_KEY = ", ".join(ROLLUP_KEY)
+ROLLUP_SQL = (
+    f"INSERT INTO analytics_rollup ({_KEY}, events, downloads, bot_downloads) "  # noqa: S608
+    f"SELECT {_KEY}, events, downloads, bot_downloads FROM {ROLLUP_STAGING} "
+    f"WHERE true ORDER BY position ON CONFLICT ({_KEY}) DO UPDATE SET "
+    "events = analytics_rollup.events + excluded.events, "
+    "downloads = analytics_rollup.downloads + excluded.downloads, "
+    "bot_downloads = analytics_rollup.bot_downloads + excluded.bot_downloads"
+)
 SOURCES_SQL = (
     "INSERT INTO analytics_sourceday (organisation_id, day, package, source_id) "  # noqa: S608
-    f"SELECT DISTINCT organisation_id, date, package, source_id FROM {STAGING} "
-    "WHERE source_id <> '' AND download AND NOT bot ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING"
+    f"SELECT organisation_id, day, package, source_id FROM {SOURCES_STAGING} "
+    "WHERE true ORDER BY position ON CONFLICT DO NOTHING"
 )
 
 
@@ -198,4 +317,4 @@ def _sqlite_value(name: str, value: Any) -> Any:
     return value
 
 
-SQLITE_TIMES = {"timestamp", "hour", "day"}
+SQLITE_TIMES = {"timestamp", "bucket"}

@@ -2,7 +2,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import ApiToken, Membership, Organisation, User
-from apps.gateway.tests.conftest import gateway_server, load_manifest  # noqa: F401
+from apps.analytics.tests.conftest import test_mmdb  # noqa: F401 - analytics' fixtures, shared
+from apps.gateway.tests.conftest import every_rule_type, gateway_server, load_manifest  # noqa: F401
 from apps.packages.manifests import import_manifest
 
 

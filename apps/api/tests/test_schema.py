@@ -47,6 +47,17 @@ def test_every_operation_documents_the_error_body(schema):
             assert content["schema"] == {"$ref": "#/components/schemas/Errors"}, name
 
 
+def test_the_analytics_exports_are_documented_as_streamed_csv_and_ndjson(schema):
+    exports = {
+        path: list(
+            schema["paths"][f"/api/v1/analytics/{path}"]["get"]["responses"]["200"]["content"]
+        )
+        for path in ("export.csv", "export.ndjson")
+    }
+
+    assert exports == {"export.csv": ["text/csv"], "export.ndjson": ["application/x-ndjson"]}
+
+
 def test_the_swagger_ui_is_served(client, db):
     response = client.get("/api/v1/docs/")
 

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Invitation, Membership, Organisation
+from apps.analytics.tests.conftest import ingest, make_event
 from apps.packages import services
 from apps.packages.manifests import export_manifest
 from apps.packages.models import Domain, Package, Rule
@@ -128,6 +129,16 @@ OWN_ONLY = {
     ("post", "packages/"),
     ("post", "tokens/"),
 }
+# Analytics read the caller's own numbers only, whatever package they name
+# (test_analytics_count_only_the_callers_own_events_whatever_package_is_named).
+ANALYTICS = {
+    ("get", "analytics/time-series/"),
+    ("get", "analytics/top/"),
+    ("get", "analytics/totals/"),
+    ("get", "analytics/unique-sources/"),
+    ("get", "analytics/export.csv"),
+    ("get", "analytics/export.ndjson"),
+}
 CREATES = {
     "domains/": {"hostname": "get.acme.dev"},
     "invitations/": {"email": "dora@example.com", "role": "member"},
@@ -152,7 +163,8 @@ def leaks(response) -> list[str]:
 
 def test_the_walk_covers_every_operation_of_the_schema(acme, globex, api):
     schema = api.get("/api/v1/schema/", {"format": "json"}).json()
-    walked = {(m, re.sub(r"/[0-9]+/", "/{id}/", p)) for m, p, _ in cases(globex)} | OWN_ONLY
+    walked = {(m, re.sub(r"/[0-9]+/", "/{id}/", p)) for m, p, _ in cases(globex)}
+    walked |= OWN_ONLY | ANALYTICS
 
     operations = {
         (method, template.removeprefix("/api/v1/"))
@@ -187,6 +199,45 @@ def test_lists_and_creations_never_show_or_touch_another_organisation(a_client, 
 
     assert state_of(globex) == before
     assert Package.objects.get(organisation=acme, key="globex-cli").name == "Mine"
+
+
+@pytest.fixture
+def both_downloaded(acme, globex):
+    """A's cli downloaded once; B's globex-cli twice, and a cli of B's once."""
+    b_event = {"organisation": globex.id, "domain": "get.globex.test"}
+    ingest(
+        [
+            make_event(organisation=acme.id),
+            make_event(**b_event, package="globex-cli"),
+            make_event(**b_event, package="globex-cli"),
+            make_event(**b_event, package="cli"),
+        ]
+    )
+
+
+def events_counted(path: str, response) -> int:
+    """What an analytics answer counts: downloads, sources or exported events."""
+    if response.streaming:
+        lines = b"".join(response.streaming_content).decode().splitlines()
+        return len(lines) - 1 if path.endswith(".csv") else len(lines)
+    answer = response.json()
+    if "downloads" in answer:
+        return answer["downloads"]
+    return sum(row["count"] for row in answer["results"])
+
+
+def test_analytics_count_only_the_callers_own_events_whatever_package_is_named(
+    a_client, globex, both_downloaded
+):
+    b_package = ids_of(globex)["packages"]
+    expected = {None: 1, "cli": 1, "globex-cli": 0, str(b_package): 0}
+
+    for _, path in sorted(ANALYTICS):
+        for package, count in expected.items():
+            params = {"package": package} if package else {}
+            response = a_client.get(f"/api/v1/{path}", params)
+            assert response.status_code == 200, (path, package, response.status_code)
+            assert events_counted(path, response) == count, (path, package)
 
 
 def test_a_manifest_naming_another_organisations_domain_is_refused_with_403(api, globex):
