@@ -57,7 +57,8 @@ ensure_redis() {
   echo "Redis did not become ready on 127.0.0.1:6379" >&2; exit 1
 }
 
-# Real clients and backends the client-compatibility tests drive (Debian package names).
+# Real clients and backends the client-compatibility tests drive, and the browser the
+# dashboard's end-to-end tests drive (Debian package names).
 ensure_tools() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
@@ -67,6 +68,7 @@ ensure_tools() {
   command -v dpkg-scanpackages >/dev/null || missing+=(dpkg-dev)
   command -v apt-get >/dev/null || missing+=(apt)
   command -v npm >/dev/null || missing+=(npm)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ ${#missing[@]} = 0 ] && return
   if can_apt; then
     apt_install "${missing[@]}"

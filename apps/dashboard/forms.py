@@ -1,0 +1,288 @@
+"""Forms of the dashboard. A rule's form is built from its type's manifest
+fields; the gateway engine (`parse_rule`) validates it, as the services
+do again when saving, and its errors land next to the field they name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django import forms
+
+from apps.accounts.models import ApiToken, Membership
+from apps.analytics.models import AnalyticsSettings
+from apps.gateway.engine.manifest import parse_rule
+from apps.gateway.engine.rules import FieldError
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    help: str = ""
+    required: bool = True
+    kind: str = "text"  # text, flag or list
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One guided choice on the "new package" page: a rule type and its fields."""
+
+    type: str
+    title: str
+    summary: str
+    fields: tuple[Field, ...]
+
+
+PACKAGE_ID = Field("package-id", "Package id", "Stable id in analytics and exports, e.g. my-cli.")
+ALWAYS_PROXY = Field(
+    "always-proxy", "Always proxy", "Stream blobs through the gateway.", False, "flag"
+)
+INCOMING_PATH = Field("incoming-path", "Incoming path", "The path users request on your domain.")
+OUTGOING_URL = Field("outgoing-url", "Outgoing URL", "Where the download is redirected.")
+PACKAGE_NAME = Field("package-name", "Package name")
+
+KINDS = [
+    Kind(
+        "docker-v1",
+        "Docker image",
+        "One container image served from a registry.",
+        (
+            PACKAGE_ID,
+            Field("repository-name", "Repository", "Image name at the registry, e.g. acme/app."),
+            Field("registry", "Registry", "Host of the backing registry, e.g. ghcr.io."),
+            ALWAYS_PROXY,
+        ),
+    ),
+    Kind(
+        "docker-v2",
+        "Docker image pattern",
+        "Every image whose name matches a pattern.",
+        (
+            Field("rule-id", "Rule id", "Stable id of the pattern, e.g. tools."),
+            Field("pattern", "Pattern", "Image names to serve, e.g. acme/tool-*."),
+            Field("registry", "Registry", "Host of the backing registry, e.g. ghcr.io."),
+            ALWAYS_PROXY,
+        ),
+    ),
+    Kind(
+        "python-v1",
+        "Python file",
+        "One wheel or sdist, listed in a simple index the gateway serves.",
+        (
+            PACKAGE_ID,
+            PACKAGE_NAME,
+            Field("file-name", "File name", "e.g. my_tool-1.0-py3-none-any.whl."),
+            Field("version", "Version"),
+            Field("backend-url", "Backend URL", "Where the file is downloaded from."),
+            Field("requires-python", "Requires Python", "e.g. >=3.9", False),
+        ),
+    ),
+    Kind(
+        "python-index-v1",
+        "Python package from an index",
+        "Every file of a package, read from an upstream simple index.",
+        (
+            PACKAGE_ID,
+            PACKAGE_NAME,
+            Field(
+                "backend-simple-index-url",
+                "Upstream index URL",
+                "Empty: https://pypi.org/simple/.",
+                False,
+            ),
+        ),
+    ),
+    Kind(
+        "npm-v1",
+        "npm package",
+        "An npm package proxied from a registry.",
+        (
+            PACKAGE_ID,
+            PACKAGE_NAME,
+            Field("registry", "Registry URL", "Empty: https://registry.npmjs.org/.", False),
+        ),
+    ),
+    Kind(
+        "file-v1",
+        "File (URL template)",
+        "Downloads at a path template such as /cli/{version}/{file}.",
+        (
+            PACKAGE_ID,
+            Field("package-name", "Package name", required=False),
+            INCOMING_PATH,
+            OUTGOING_URL,
+        ),
+    ),
+    Kind(
+        "file-v2",
+        "File (regular expression)",
+        "Downloads at paths matching a regular expression with named groups.",
+        (
+            PACKAGE_ID,
+            Field("package-name", "Package name", required=False),
+            INCOMING_PATH,
+            OUTGOING_URL,
+        ),
+    ),
+    Kind(
+        "catch-all-v1",
+        "Catch-all",
+        "Every other path on the domain, redirected to another domain.",
+        (
+            PACKAGE_ID,
+            Field("redirect-target-domain", "Redirect to domain", "e.g. example.com.", False),
+        ),
+    ),
+    Kind(
+        "telemetry-v1",
+        "Telemetry",
+        "Events your software posts, counted like downloads.",
+        (
+            PACKAGE_ID,
+            INCOMING_PATH,
+            Field("access-tokens", "Access tokens", "Comma-separated; empty: open.", False, "list"),
+        ),
+    ),
+    Kind(
+        "pixel-v1",
+        "Pixel",
+        "A 1×1 image counting views of a page or README.",
+        (PACKAGE_ID, Field("incoming-path", "Incoming path", "Empty: the default.", False)),
+    ),
+]
+KIND_BY_TYPE = {kind.type: kind for kind in KINDS}
+KEY_FIELDS = {"package-id", "rule-id"}
+
+
+def field_name(key: str) -> str:
+    return key.replace("-", "_")
+
+
+class RuleForm(forms.Form):
+    """A rule of one type; `manifest_form()` is what the services take.
+    With `editing`, the domain and package id stay as they are."""
+
+    def __init__(self, kind: Kind, domains, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        if not editing:
+            self.fields["domain"] = forms.ModelChoiceField(
+                domains, to_field_name="hostname", empty_label=None, label="Domain"
+            )
+        for field in kind.fields:
+            if editing and field.key in KEY_FIELDS:
+                continue
+            self.fields[field_name(field.key)] = _form_field(field)
+
+    def manifest_form(self, base: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The rule's manifest object: `base` (the rule being edited) with this
+        form's fields over it, empty ones left out."""
+        form = dict(base or {"type": self.kind.type})
+        for field in self.kind.fields:
+            name = field_name(field.key)
+            if name not in self.cleaned_data:
+                continue
+            value = self.cleaned_data[name]
+            form.pop(field.key, None)
+            if field.kind == "list":
+                value = [item.strip() for item in value.split(",") if item.strip()] or None
+            if value not in (None, "", False):
+                form[field.key] = value
+        if "domain" in self.cleaned_data:
+            form["domain"] = self.cleaned_data["domain"].hostname
+        return form
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                parse_rule(self.manifest_form(self.initial.get("base")))
+            except FieldError as error:
+                self.add_rejection(error.field, error.reason)
+        return cleaned
+
+    def add_rejection(self, field: str | None, message: str) -> None:
+        """Put an error the engine or the services reported next to its field."""
+        name = field_name(field or "")
+        self.add_error(name if name in self.fields else None, message)
+
+
+def _form_field(field: Field) -> forms.Field:
+    if field.kind == "flag":
+        return forms.BooleanField(label=field.label, help_text=field.help, required=False)
+    return forms.CharField(label=field.label, help_text=field.help, required=field.required)
+
+
+def initial_of(kind: Kind, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A rule's manifest fields as a RuleForm's initial values."""
+    initial = {}
+    for field in kind.fields:
+        value = manifest.get(field.key)
+        initial[field_name(field.key)] = (
+            ", ".join(value) if field.kind == "list" and value else value
+        )
+    return initial
+
+
+class TryRequestForm(forms.Form):
+    domain = forms.ModelChoiceField(None, to_field_name="hostname", empty_label=None)
+    method = forms.ChoiceField(choices=[(m, m) for m in ("GET", "HEAD", "POST")])
+    path = forms.CharField(initial="/", help_text="Path and query, e.g. /v2/acme/app/manifests/1.0")
+    user_agent = forms.CharField(label="User agent", required=False)
+
+    def __init__(self, domains, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = domains
+
+
+class ClaimDomainForm(forms.Form):
+    hostname = forms.CharField(
+        label="Host name", max_length=253, help_text="e.g. get.example.com; you prove it by DNS."
+    )
+
+
+INTERVALS = [("day", "Day"), ("week", "Week"), ("month", "Month")]
+
+
+class AnalyticsFilterForm(forms.Form):
+    """The period, granularity and package of an analytics page."""
+
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    interval = forms.ChoiceField(choices=INTERVALS)
+    package = forms.ChoiceField(required=False, label="Package")
+
+    def __init__(self, packages, query, *args, **kwargs):
+        """`query` over the defaults: the last 30 days, per day, all packages."""
+        end = datetime.now(UTC).date()
+        defaults = {"start": end - timedelta(days=29), "end": end, "interval": "day"}
+        super().__init__({**defaults, **query.dict()}, *args, **kwargs)
+        self.fields["package"].choices = [("", "All packages")] + [
+            (p.key, p.name) for p in packages
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            self.add_error("start", "The start must not be after the end.")
+        return cleaned
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(choices=Membership.ROLES, initial=Membership.MEMBER)
+
+
+class TokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name", "scope"]
+
+
+class AnalyticsSettingsForm(forms.ModelForm):
+    class Meta:
+        model = AnalyticsSettings
+        fields = ["retention_days", "count_bots"]
+        labels = {"retention_days": "Keep raw events for (days)", "count_bots": "Count bots"}

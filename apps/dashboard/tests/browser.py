@@ -1,0 +1,70 @@
+"""Headless Chromium (Debian's) driven by Playwright, and helpers the
+end-to-end tests share: downloads sent through the gateway, screenshots."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from scarf.testing import BASE_DIR
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = BASE_DIR / "var" / "test-artifacts" / "dashboard"
+
+
+@contextmanager
+def chromium_page(base_url: str, folder: Path):
+    """A page of a fresh browser; on a failure, a screenshot `failure.png` in `folder`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            yield page
+        except BaseException:
+            screenshot(page, "failure", folder)
+            raise
+        finally:
+            context.close()
+            browser.close()
+
+
+def screenshot(page, name: str, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def download(server, host: str, path: str) -> tuple[int, str | None]:
+    """One download through the gateway, as curl sends it: status and Location."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", path, headers={"Host": host, "User-Agent": "curl/8.5.0"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status, response.getheader("Location")
+
+
+def redirects_to(server, host: str, path: str, prefix: str, timeout: float = 15) -> bool:
+    """Whether downloads go to `prefix` within `timeout` (routing is published on commit)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _status, location = download(server, host, path)
+        if location and location.startswith(prefix):
+            return True
+        time.sleep(0.3)
+    return False

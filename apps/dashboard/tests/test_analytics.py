@@ -1,0 +1,94 @@
+from datetime import UTC, datetime, timedelta
+
+from django.urls import reverse
+
+from apps.analytics import partitions
+from apps.analytics.models import DownloadEvent
+
+from .conftest import count_downloads
+
+
+def test_it_shows_totals_the_series_and_breakdowns(signed_in, acme):
+    today = datetime.now(UTC).date()
+    count_downloads(acme, "cli", today, 3, country="DE", client="curl", ci="")
+    count_downloads(acme, "app-image", today, 2, country="FR", client="docker", ci="github")
+
+    response = signed_in("member").get(reverse("analytics"))
+
+    report = response.context["report"]
+    breakdowns = {b["dimension"]: b["rows"] for b in report["breakdowns"]}
+    assert report["totals"]["downloads"] == 5
+    assert report["series"] == {"labels": [today.isoformat()], "downloads": [5], "sources": [0]}
+    assert [(r["label"], r["count"]) for r in breakdowns["country"]] == [("DE", 3), ("FR", 2)]
+    assert [(r["label"], r["count"]) for r in breakdowns["ci"]] == [("not CI", 3), ("github", 2)]
+    assert 'id="series-chart"' in response.content.decode()
+
+
+def test_it_narrows_to_one_package_and_a_date_range(signed_in, acme):
+    today = datetime.now(UTC).date()
+    count_downloads(acme, "cli", today, 3)
+    count_downloads(acme, "cli", today - timedelta(days=10), 4)
+    count_downloads(acme, "app-image", today, 2)
+    query = {"package": "cli", "start": today - timedelta(days=2), "end": today}
+
+    response = signed_in("member").get(reverse("analytics"), query)
+
+    assert response.context["report"]["totals"]["downloads"] == 3
+    assert response.context["package"].key == "cli"
+
+
+def test_it_groups_per_month(signed_in, acme):
+    today = datetime.now(UTC).date()
+    count_downloads(acme, "cli", today, 3)
+    count_downloads(acme, "cli", today.replace(day=1), 1)
+
+    response = signed_in("member").get(reverse("analytics"), {"interval": "month"})
+
+    assert response.context["report"]["series"]["downloads"][-1] >= 3
+
+
+def test_it_explains_how_to_get_the_first_download(signed_in):
+    page = signed_in("member").get(reverse("analytics")).content.decode()
+
+    assert "No downloads in this period yet" in page
+    assert 'id="series-chart"' not in page
+
+
+def test_it_says_what_is_wrong_with_a_bad_range(signed_in):
+    response = signed_in("member").get(
+        reverse("analytics"), {"start": "2026-02-01", "end": "2026-01-01"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["start"]
+
+
+def test_it_exports_the_raw_events_as_csv_and_ndjson(signed_in, acme, globex):
+    now = datetime.now(UTC)
+    partitions.ensure_months([partitions.month_start(now.date())])
+    for organisation, package in ((acme, "cli"), (globex, "globex-secret-cli")):
+        DownloadEvent.objects.create(
+            id=f"event-{package}",
+            timestamp=now,
+            organisation_id=organisation.id,
+            domain="d.test",
+            rule_type="file-v1",
+            package=package,
+            method="GET",
+            path="/x",
+            status=302,
+            download=True,
+        )
+    client = signed_in("member")
+
+    csv = b"".join(client.get(reverse("analytics-export", args=["csv"])).streaming_content)
+    ndjson = b"".join(client.get(reverse("analytics-export", args=["ndjson"])).streaming_content)
+
+    assert csv.decode().splitlines()[0].startswith("id,timestamp")
+    assert b"event-cli" in csv
+    assert b"event-cli" in ndjson
+    assert b"globex" not in csv + ndjson
+
+
+def test_an_unknown_export_format_is_not_found(signed_in):
+    assert signed_in("member").get(reverse("analytics-export", args=["xml"])).status_code == 404

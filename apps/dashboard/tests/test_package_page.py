@@ -1,0 +1,42 @@
+import pytest
+from django.urls import reverse
+
+from .conftest import edit_form
+
+
+@pytest.mark.parametrize(
+    ("key", "command"),
+    [
+        ("app-image", "docker pull get.acme.test/acme/app"),
+        ("acme-tool", "pip install --index-url https://get.acme.test/simple/ acme-tool"),
+        ("cli", "curl -LO https://get.acme.test/cli/{version}/{file}"),
+    ],
+)
+def test_it_shows_the_command_users_run(signed_in, acme, key, command):
+    package = acme.packages.get(key=key)
+
+    page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
+
+    assert command in page
+
+
+def test_it_shows_the_npm_command(signed_in, acme):
+    from apps.packages import services
+
+    rule = {"type": "npm-v1", "domain": "get.acme.test", "package-id": "js", "package-name": "lib"}
+    package = services.create_rule(acme, services.SYSTEM, rule).package
+
+    page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
+
+    assert "npm install --registry https://get.acme.test/ lib" in page
+
+
+def test_it_shows_the_packages_history(signed_in, acme):
+    package = acme.packages.get(key="cli")
+    rule = package.rules.get()
+    form = edit_form(rule, outgoing_url="https://new.example/{file}", confirm="1")
+    signed_in("admin").post(reverse("rule-edit", args=[rule.id]), form)
+
+    page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
+
+    assert "update rule" in page

@@ -1,0 +1,51 @@
+"""Domains: the list with each one's DNS challenge, claiming, checking now."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts.roles import MANAGE, role_required
+from apps.packages import services
+from apps.packages.models import Domain
+
+from ..decorators import sees_and_changes
+from ..forms import ClaimDomainForm
+from .packages import actor
+
+
+@sees_and_changes(MANAGE)
+def domain_list(request):
+    organisation = request.organisation
+    form = ClaimDomainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            domain = services.claim_domain(
+                organisation, actor(request), form.cleaned_data["hostname"]
+            )
+        except services.Rejected as rejected:
+            for _field, message in rejected.errors:
+                form.add_error("hostname", message)
+        else:
+            messages.success(request, f"Claimed {domain.hostname}; add its TXT record to verify.")
+            return redirect("domains")
+    return render(
+        request,
+        "dashboard/domains.html",
+        {"domains": organisation.domains.order_by("hostname"), "form": form},
+    )
+
+
+@require_POST
+@role_required(MANAGE)
+def verify_domain(request, domain_id: int):
+    """Check a claimed domain's TXT record now, as the API's verify action does."""
+    domain = get_object_or_404(Domain, id=domain_id, organisation=request.organisation)
+    if services.verify_domain(domain, actor(request)):
+        messages.success(request, f"{domain.hostname} is verified and serves traffic.")
+    else:
+        messages.error(
+            request, f"No TXT record at {domain.challenge_name} holds the expected value yet."
+        )
+    return redirect("domains")

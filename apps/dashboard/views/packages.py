@@ -1,0 +1,189 @@
+"""Packages: the list, creating one from a guided form, its page with the
+commands users run, switching its backend, its history and rollbacks, and
+the "try a request" box."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from apps.accounts.roles import MANAGE, READ, role_required
+from apps.gateway.engine.manifest import parse_rule
+from apps.gateway.explain import resolve_request
+from apps.packages import services
+from apps.packages.models import Package, Revision, Rule
+
+from ..commands import commands_for
+from ..decorators import is_htmx, sees_and_changes
+from ..forms import KIND_BY_TYPE, KINDS, RuleForm, TryRequestForm, initial_of
+from ..stats import daily_counts, sparkline
+
+SPARKLINE_DAYS = 30
+
+
+def actor(request) -> services.Actor:
+    return services.Actor(user=request.user)
+
+
+@login_required
+def home(request):
+    """The organisation's packages with their last 30 days, and its domains."""
+    organisation = request.organisation
+    if organisation is None:
+        return render(request, "dashboard/no_organisation.html")
+    end = datetime.now(UTC).date()
+    start = end - timedelta(days=SPARKLINE_DAYS - 1)
+    rows = []
+    for package in organisation.packages.order_by("name"):
+        counts = daily_counts(organisation.id, start, end, package.key)
+        rows.append({"package": package, "total": sum(counts), "points": sparkline(counts)})
+    return render(
+        request,
+        "dashboard/home.html",
+        {
+            "rows": rows,
+            "domains": organisation.domains.order_by("hostname"),
+            "try_form": TryRequestForm(organisation.domains.filter(verified=True)),
+        },
+    )
+
+
+@sees_and_changes(MANAGE)
+def package_create(request):
+    kind = KIND_BY_TYPE.get(request.GET.get("type", ""))
+    if kind is None:
+        return render(request, "dashboard/package_kinds.html", {"kinds": KINDS})
+    domains = request.organisation.domains.all()
+    form = RuleForm(kind, domains, request.POST or None)
+    if request.method == "POST" and form.is_valid() and not is_htmx(request):
+        try:
+            rule = services.create_rule(request.organisation, actor(request), form.manifest_form())
+        except services.Rejected as rejected:
+            for field, message in rejected.errors:
+                form.add_rejection(field, message)
+        else:
+            messages.success(request, f"Created {rule.package.name}; it serves downloads now.")
+            return redirect("package", rule.package_id)
+    template = (
+        "dashboard/_rule_form_errors.html" if is_htmx(request) else "dashboard/package_new.html"
+    )
+    return render(request, template, {"form": form, "kind": kind})
+
+
+def _package(request, package_id: int) -> Package:
+    return get_object_or_404(Package, id=package_id, organisation=request.organisation)
+
+
+def _revisions(package: Package):
+    rule_ids = list(package.rules.values_list("id", flat=True))
+    return Revision.objects.filter(
+        Q(object_type="package", object_id=package.id)
+        | Q(object_type="rule", object_id__in=rule_ids),
+        organisation=package.organisation,
+    )[:50]
+
+
+@role_required(READ)
+def package_detail(request, package_id: int):
+    package = _package(request, package_id)
+    rules = package.rules.select_related("domain", "package")
+    return render(
+        request,
+        "dashboard/package.html",
+        {
+            "package": package,
+            "rules": [{"rule": rule, "commands": commands_for(rule)} for rule in rules],
+            "revisions": _revisions(package),
+            "try_form": TryRequestForm(request.organisation.domains.filter(verified=True)),
+        },
+    )
+
+
+@sees_and_changes(MANAGE)
+def rule_edit(request, rule_id: int):
+    """Change a rule's backend: the first POST shows what changes, the second
+    (`confirm`) saves it, live from then on."""
+    rule = get_object_or_404(
+        Rule.objects.select_related("domain", "package"),
+        id=rule_id,
+        domain__organisation=request.organisation,
+    )
+    kind = KIND_BY_TYPE[rule.type]
+    before = rule.manifest_form()
+    form = RuleForm(
+        kind,
+        None,
+        request.POST or None,
+        editing=True,
+        initial={**initial_of(kind, before), "base": before},
+    )
+    changes = []
+    if request.method == "POST" and form.is_valid():
+        after = parse_rule(form.manifest_form(before)).to_manifest()
+        changes = _diff(parse_rule(before).to_manifest(), after)
+        if "confirm" in request.POST:
+            try:
+                services.update_rule(rule, actor(request), _changes_of(before, after))
+            except services.Rejected as rejected:
+                for field, message in rejected.errors:
+                    form.add_rejection(field, message)
+            else:
+                messages.success(request, "Saved; the gateway uses the new backend now.")
+                return redirect("package", rule.package_id)
+    return render(
+        request,
+        "dashboard/rule_edit.html",
+        {"rule": rule, "form": form, "changes": changes, "previewed": bool(changes)},
+    )
+
+
+def _diff(before: dict, after: dict) -> list[dict]:
+    keys = sorted(set(before) | set(after))
+    return [
+        {"field": key, "before": before.get(key), "after": after.get(key)}
+        for key in keys
+        if before.get(key) != after.get(key)
+    ]
+
+
+def _changes_of(before: dict, after: dict) -> dict:
+    """What `update_rule` takes: changed fields, None for removed ones."""
+    return {key: after.get(key) for key in set(before) | set(after)}
+
+
+@require_POST
+@role_required(MANAGE)
+def rollback(request, revision_id: int):
+    revision = get_object_or_404(Revision, id=revision_id, organisation=request.organisation)
+    try:
+        services.rollback(revision, actor(request))
+    except services.Rejected as rejected:
+        messages.error(request, f"Could not roll back: {rejected}")
+    else:
+        messages.success(request, f"Rolled back “{revision}”.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("audit-log")
+
+
+@role_required(READ)
+def try_request(request):
+    """What the gateway would answer to a request (nothing is sent)."""
+    form = TryRequestForm(request.organisation.domains.filter(verified=True), request.GET)
+    report = None
+    if form.is_valid():
+        headers = [("User-Agent", form.cleaned_data["user_agent"])]
+        data = form.cleaned_data
+        report = resolve_request(data["domain"].hostname, data["method"], data["path"], headers)
+        if report is None:
+            raise Http404("That domain is not served yet")
+    template = "dashboard/_try_result.html" if is_htmx(request) else "dashboard/try.html"
+    return render(request, template, {"try_form": form, "report": report})

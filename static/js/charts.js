@@ -1,0 +1,37 @@
+// Draws the analytics page's charts from the JSON the server embeds (json_script).
+(function () {
+  "use strict";
+  function data(id) {
+    var element = document.getElementById(id);
+    return element ? JSON.parse(element.textContent) : null;
+  }
+  function draw() {
+    var series = data("series-data");
+    if (series) {
+      new Chart(document.getElementById("series-chart"), {
+        type: "line",
+        data: {
+          labels: series.labels,
+          datasets: [
+            { label: "Downloads", data: series.downloads, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf", tension: 0.2 },
+            { label: "Unique sources", data: series.sources, borderColor: "#0a6b2d", backgroundColor: "#0a6b2d", borderDash: [4, 4], tension: 0.2 }
+          ]
+        },
+        options: { maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+      });
+    }
+    var countries = data("country-data");
+    if (countries) {
+      new Chart(document.getElementById("country-chart"), {
+        type: "bar",
+        data: {
+          labels: countries.map(function (row) { return row.label; }),
+          datasets: [{ label: "Downloads", data: countries.map(function (row) { return row.count; }), backgroundColor: "#1f5fbf" }]
+        },
+        options: { indexAxis: "y", maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
+      });
+    }
+    document.body.dataset.chartsDrawn = "true";
+  }
+  document.addEventListener("DOMContentLoaded", draw);
+})();
