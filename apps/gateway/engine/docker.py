@@ -27,7 +27,6 @@ from .rules import (
     Rule,
     optional_bool,
     required_str,
-    without_none,
 )
 
 DOCKER_HUB_ALIAS = "registry.hub.docker.com"
@@ -234,17 +233,13 @@ class DockerImageRule(ImageTableRule):
             always_proxy=optional_bool(data, "always-proxy"),
         )
 
-    def to_manifest(self) -> dict[str, Any]:
-        return without_none(
-            {
-                "type": self.type,
-                "domain": self.domain,
-                "package-id": self.package_id,
-                "repository-name": self.repository_name,
-                "registry": self.registry,
-                "always-proxy": self.always_proxy or None,
-            }
-        )
+    def manifest_fields(self) -> dict[str, Any]:
+        return {
+            "package-id": self.package_id,
+            "repository-name": self.repository_name,
+            "registry": self.registry,
+            "always-proxy": self.always_proxy or None,
+        }
 
 
 @dataclass(frozen=True)
@@ -291,14 +286,10 @@ class DockerPatternRule(DockerRule):
             always_proxy=optional_bool(data, "always-proxy"),
         )
 
-    def to_manifest(self) -> dict[str, Any]:
-        return without_none(
-            {
-                "type": self.type,
-                "domain": self.domain,
-                "rule-id": self.rule_id,
-                "pattern": self.pattern.text,
-                "registry": self.registry,
-                "always-proxy": self.always_proxy or None,
-            }
-        )
+    def manifest_fields(self) -> dict[str, Any]:
+        return {
+            "rule-id": self.rule_id,
+            "pattern": self.pattern.text,
+            "registry": self.registry,
+            "always-proxy": self.always_proxy or None,
+        }

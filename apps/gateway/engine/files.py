@@ -30,7 +30,6 @@ from .rules import (
     Rule,
     optional_str,
     required_str,
-    without_none,
 )
 from .uritemplate import RE2_OPTIONS, UriTemplate, parse_template
 
@@ -220,19 +219,13 @@ class _FileRule(Rule):
             owner=optional_str(data, "owner"),
         )
 
-    def to_manifest(self) -> dict[str, Any]:
+    def manifest_fields(self) -> dict[str, Any]:
         return {
-            "type": self.type,
-            "domain": self.domain,
-            **without_none(
-                {
-                    "incoming-path": self.incoming_path,
-                    "outgoing-url": self.outgoing_url,
-                    "package-id": self.package_id,
-                    "package-name": self.package_name,
-                    "owner": self.owner,
-                }
-            ),
+            "incoming-path": self.incoming_path,
+            "outgoing-url": self.outgoing_url,
+            "package-id": self.package_id,
+            "package-name": self.package_name,
+            "owner": self.owner,
         }
 
     def _redirect_to(self, variables: Mapping[str, str], request: Request) -> str | None:
@@ -394,18 +387,12 @@ class CatchAllRule(Rule):
             owner=optional_str(data, "owner"),
         )
 
-    def to_manifest(self) -> dict[str, Any]:
+    def manifest_fields(self) -> dict[str, Any]:
         return {
-            "type": self.type,
-            "domain": self.domain,
-            **without_none(
-                {
-                    "package-id": self.package_id,
-                    "redirect-target-domain": self.redirect_target_domain,
-                    "package-name": self.package_name,
-                    "owner": self.owner,
-                }
-            ),
+            "package-id": self.package_id,
+            "redirect-target-domain": self.redirect_target_domain,
+            "package-name": self.package_name,
+            "owner": self.owner,
         }
 
     def match(self, request: Request) -> Outcome:

@@ -30,7 +30,6 @@ from .rules import (
     check_http_url,
     optional_str,
     required_str,
-    without_none,
 )
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
@@ -228,17 +227,11 @@ class NpmRule(Rule):
             registry=optional_str(data, "registry"),
         )
 
-    def to_manifest(self) -> dict[str, Any]:
+    def manifest_fields(self) -> dict[str, Any]:
         return {
-            "type": self.type,
-            "domain": self.domain,
-            **without_none(
-                {
-                    "package-id": self.package_id,
-                    "package-name": self.package_name,
-                    "registry": self.registry,
-                }
-            ),
+            "package-id": self.package_id,
+            "package-name": self.package_name,
+            "registry": self.registry,
         }
 
     def sort_key(self) -> tuple:

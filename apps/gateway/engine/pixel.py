@@ -88,13 +88,8 @@ class PixelRule(Rule):
             incoming_path=incoming_path,
         )
 
-    def to_manifest(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "domain": self.domain,
-            "package-id": self.package_id,
-            "incoming-path": self.incoming_path,
-        }
+    def manifest_fields(self) -> dict[str, Any]:
+        return {"package-id": self.package_id, "incoming-path": self.incoming_path}
 
 
 def pixel_id(raw_query: str | None) -> str:

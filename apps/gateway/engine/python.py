@@ -210,22 +210,18 @@ class PythonFileRule(PythonRule):
             backend_simple_index_url=optional_str(data, "backend-simple-index-url"),
         )
 
-    def to_manifest(self) -> dict[str, Any]:
-        return without_none(
-            {
-                "type": self.type,
-                "domain": self.domain,
-                "package-name": self.package_name,
-                "file-name": self.file_name,
-                "version": self.version,
-                "backend-url": self.backend_url,
-                "package-id": self.package_id,
-                "hash-value": self.hash_value and self.hash_value.to_manifest(),
-                "gpg-sig": self.gpg_sig,
-                "requires-python": self.requires_python,
-                "backend-simple-index-url": self.backend_simple_index_url,
-            }
-        )
+    def manifest_fields(self) -> dict[str, Any]:
+        return {
+            "package-name": self.package_name,
+            "file-name": self.file_name,
+            "version": self.version,
+            "backend-url": self.backend_url,
+            "package-id": self.package_id,
+            "hash-value": self.hash_value and self.hash_value.to_manifest(),
+            "gpg-sig": self.gpg_sig,
+            "requires-python": self.requires_python,
+            "backend-simple-index-url": self.backend_simple_index_url,
+        }
 
     @property
     def index_url(self) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .python import PythonRule, index_base
-from .rules import check_http_url, optional_str, required_str, without_none
+from .rules import check_http_url, optional_str, required_str
 
 RULE_TYPE = "python-index-v1"
 
@@ -47,16 +47,12 @@ class PythonIndexRule(PythonRule):
             backend_simple_index_url=index_url,
         )
 
-    def to_manifest(self) -> dict[str, Any]:
-        return without_none(
-            {
-                "type": self.type,
-                "domain": self.domain,
-                "package-id": self.package_id,
-                "package-name": self.package_name,
-                "backend-simple-index-url": self.backend_simple_index_url,
-            }
-        )
+    def manifest_fields(self) -> dict[str, Any]:
+        return {
+            "package-id": self.package_id,
+            "package-name": self.package_name,
+            "backend-simple-index-url": self.backend_simple_index_url,
+        }
 
     @property
     def index_url(self) -> str | None:

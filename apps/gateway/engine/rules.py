@@ -65,8 +65,14 @@ class Rule:
     def from_manifest(cls, data: Mapping[str, Any]) -> Rule:
         raise NotImplementedError
 
-    def to_manifest(self) -> dict[str, Any]:
+    def manifest_fields(self) -> dict[str, Any]:
+        """The type's own manifest fields, in the spec's order (None = absent)."""
         raise NotImplementedError
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The rule as a manifest object: `type`, `domain`, then its fields,
+        absent ones dropped as the reference's encoder does."""
+        return {"type": self.type, "domain": self.domain, **without_none(self.manifest_fields())}
 
 
 # Field readers. Each raises FieldError naming the field; `data` is one rule object.

@@ -26,7 +26,6 @@ from .rules import (
     Rule,
     optional_str_list,
     required_str,
-    without_none,
 )
 
 MAX_BODY_BYTES = 64 * 1024
@@ -109,13 +108,9 @@ class TelemetryRule(Rule):
             access_tokens=None if tokens is None else tuple(stored_token(t) for t in tokens),
         )
 
-    def to_manifest(self) -> dict[str, Any]:
-        return without_none(
-            {
-                "type": self.type,
-                "domain": self.domain,
-                "package-id": self.package_id,
-                "incoming-path": self.incoming_path,
-                "access-tokens": None if self.access_tokens is None else list(self.access_tokens),
-            }
-        )
+    def manifest_fields(self) -> dict[str, Any]:
+        return {
+            "package-id": self.package_id,
+            "incoming-path": self.incoming_path,
+            "access-tokens": None if self.access_tokens is None else list(self.access_tokens),
+        }
