@@ -8,4 +8,4 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 RUN useradd --system --home /app app && mkdir -p /app/var && chown app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "scarf.wsgi:application", "--config", "scarf/gunicorn.conf.py"]
+CMD ["python", "-m", "scarf.serving"]

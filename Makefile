@@ -32,3 +32,9 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Fault injection (issue #9): Redis, the Celery worker, PostgreSQL and a gateway worker
+# fail in turn under load, on servers of its own; README "Fault injection".
+.PHONY: faults
+faults: $(VENV)/.run-installed
+	$(PY) bench/faults.py

@@ -18,7 +18,6 @@ ANALYTICS_COUNTRY_MMDB / ANALYTICS_ASN_MMDB to include geo lookups.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import random
@@ -119,15 +118,15 @@ def prepare_database() -> None:
 
 
 def fill_stream(client, count: int, seed: int) -> None:
-    from apps.gateway.recording import EVENTS_STREAM
+    """Written as a busy gateway writes them: batches of 1,000 events
+    (recording.RedisStreamSink, EVENTS_PER_ENTRY events per stream entry)."""
+    from apps.gateway.recording import EVENTS_STREAM, RedisStreamSink
 
     client.delete(EVENTS_STREAM)
+    sink = RedisStreamSink(client)
     rng, now = random.Random(seed), datetime.now(UTC)
-    for start in range(0, count, 10_000):
-        pipe = client.pipeline(transaction=False)
-        for _ in range(min(10_000, count - start)):
-            pipe.xadd(EVENTS_STREAM, {"event": json.dumps(make_event(rng, now))})
-        pipe.execute()
+    for start in range(0, count, 1_000):
+        sink([make_event(rng, now) for _ in range(min(1_000, count - start))])
 
 
 def main() -> None:
@@ -186,7 +185,7 @@ def main() -> None:
     assert stored == DownloadEvent.objects.count() == counted == args.events, (stored, counted)
     print(
         f"ingested {stored} events in {elapsed:.2f}s: {stored / elapsed:,.0f} events/s "
-        f"({args.consumers} consumer process(es), batch size {batch_size}, "
+        f"({args.consumers} consumer process(es), {batch_size} stream entries per batch, "
         f"rollup rows {Rollup.objects.count()})\n"
         f"CPU: consumers {python_cpu:.2f}s, PostgreSQL backends {database_cpu:.2f}s "
         f"({stored / (python_cpu + database_cpu):,.0f} events per CPU-second)"

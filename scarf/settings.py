@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -40,14 +41,20 @@ def _embedded_secret_key() -> str:
 
 
 DEBUG = env_bool("DEBUG")
-SECRET_KEY = os.environ.get("SECRET_KEY") or _embedded_secret_key()
+REDIS_URL = os.environ.get("REDIS_URL", "")
+EMBEDDED = not REDIS_URL
+# Secrets come from the environment only. Embedded mode (one process, `make run`)
+# may keep a generated key in VAR_DIR; the production shape runs several
+# processes and machines that must share one key, so it has to be given.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and (DEBUG or EMBEDDED):
+    SECRET_KEY = _embedded_secret_key()
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set (outside embedded mode and DEBUG)")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Hosts answered by Django (dashboard, API, admin); every other host goes to the gateway.
 DASHBOARD_HOSTS = env_list("DASHBOARD_HOSTS") or ALLOWED_HOSTS
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
-
-REDIS_URL = os.environ.get("REDIS_URL", "")
-EMBEDDED = not REDIS_URL
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,12 +68,15 @@ INSTALLED_APPS = [
     "apps.gateway",
     "apps.analytics",
     "apps.api",
+    "apps.migration_checks",
+    "apps.webhooks",
     "rest_framework",
     "drf_spectacular",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "scarf.csp.content_security_policy_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,6 +130,14 @@ else:
     }
 
 AUTH_USER_MODEL = "accounts.User"
+# Argon2id for new and re-hashed passwords; the others only verify (and upgrade)
+# hashes written before.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -129,6 +147,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Sign-in throttling: after LOGIN_FAILURE_LIMIT wrong passwords for one account
+# from one address, that pair is locked out for LOGIN_LOCKOUT_SECONDS.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -163,6 +185,15 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Scripts and styles from our origin only (no inline code, no eval), no framing,
+# forms post back here (scarf/csp.py).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Largest request body Django reads (the API's JSON included), in bytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY", str(5 * 1024 * 1024)))
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
@@ -172,16 +203,25 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# LOG_FORMAT=json: one JSON object per line (scarf/logs.py); otherwise plain text.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "scarf.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            **({"formatter": "json"} if os.environ.get("LOG_FORMAT") == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
 # Gateway
 # Networks whose X-Forwarded-For / X-Forwarded-Host the gateway believes (comma-separated CIDRs).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# Bearer token for GET /metrics (Prometheus); unset: only loopback clients, not proxied.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Outbound requests to registries and indexes (seconds, bytes).
 UPSTREAM_CONNECT_TIMEOUT = float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", "5"))
 UPSTREAM_READ_TIMEOUT = float(os.environ.get("UPSTREAM_READ_TIMEOUT", "30"))
@@ -210,6 +250,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.packages.tasks.verify_pending_domains",
         "schedule": DOMAIN_VERIFY_INTERVAL,
     },
+}
+
+# Backends of rules with alternates (apps/packages/health.py): seconds between
+# health checks, a check's time-out, how many failed (good) checks in a row make
+# a backend unhealthy (healthy again), and how many failed proxied requests or
+# index fetches since the previous check make that check a failure on their own.
+BACKEND_HEALTH_INTERVAL = float(os.environ.get("BACKEND_HEALTH_INTERVAL", "10"))
+BACKEND_PROBE_TIMEOUT = float(os.environ.get("BACKEND_PROBE_TIMEOUT", "3"))
+BACKEND_UNHEALTHY_AFTER = int(os.environ.get("BACKEND_UNHEALTHY_AFTER", "3"))
+BACKEND_HEALTHY_AFTER = int(os.environ.get("BACKEND_HEALTHY_AFTER", "2"))
+BACKEND_PASSIVE_FAILURES = int(os.environ.get("BACKEND_PASSIVE_FAILURES", "5"))
+CELERY_BEAT_SCHEDULE["check-backend-health"] = {
+    "task": "apps.packages.tasks.check_backend_health",
+    "schedule": BACKEND_HEALTH_INTERVAL,
+    "options": {"expires": BACKEND_HEALTH_INTERVAL},
 }
 
 # REST API
@@ -258,9 +313,10 @@ ANALYTICS_COUNTRY_MMDB = os.environ.get("ANALYTICS_COUNTRY_MMDB", "")
 ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", "")
 # Days raw events are kept, unless an organisation's analytics settings say otherwise.
 ANALYTICS_RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "395"))
-# Ingestion: stream entries per batch, seconds per task run, seconds between runs,
-# and how long (ms) a dead consumer's entries stay pending before another claims them.
-ANALYTICS_BATCH_SIZE = int(os.environ.get("ANALYTICS_BATCH_SIZE", "5000"))
+# Ingestion: stream entries per batch (an entry holds 1 to 200 events, more when the
+# gateway is busy), seconds per task run, seconds between runs, and how long (ms) a
+# dead consumer's entries stay pending before another claims them.
+ANALYTICS_BATCH_SIZE = int(os.environ.get("ANALYTICS_BATCH_SIZE", "50"))
 ANALYTICS_INGEST_SECONDS = float(os.environ.get("ANALYTICS_INGEST_SECONDS", "5"))
 ANALYTICS_INGEST_INTERVAL = float(os.environ.get("ANALYTICS_INGEST_INTERVAL", "1"))
 ANALYTICS_CLAIM_IDLE_MS = int(os.environ.get("ANALYTICS_CLAIM_IDLE_MS", "60000"))
@@ -280,5 +336,35 @@ CELERY_BEAT_SCHEDULE |= {
     "apply-analytics-retention": {
         "task": "apps.analytics.tasks.apply_retention",
         "schedule": 24 * 3600.0,
+    },
+}
+
+# ---- Verified migrations (apps/migration_checks) ----
+# A switch to another backend needs a clean migration check that finished at most
+# this many seconds ago.
+MIGRATION_CHECK_MAX_AGE = int(os.environ.get("MIGRATION_CHECK_MAX_AGE", str(24 * 3600)))
+# Requests a check has in flight at once per backend, and the most items
+# (tags, files, versions, paths) one check compares.
+MIGRATION_CHECK_CONCURRENCY = int(os.environ.get("MIGRATION_CHECK_CONCURRENCY", "8"))
+MIGRATION_CHECK_MAX_ITEMS = int(os.environ.get("MIGRATION_CHECK_MAX_ITEMS", "10000"))
+
+# ---- Webhooks (apps/webhooks) ----
+# Webhook URLs whose host resolves to loopback, private, link-local or other
+# non-public addresses are refused unless this is on (tests, closed networks).
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS")
+# Seconds to connect and to wait for an answer; attempts per delivery; the
+# back-off before retry n is WEBHOOK_RETRY_BASE * 2**(n-1), at most WEBHOOK_RETRY_MAX.
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_RETRY_BASE = float(os.environ.get("WEBHOOK_RETRY_BASE", "30"))
+WEBHOOK_RETRY_MAX = float(os.environ.get("WEBHOOK_RETRY_MAX", "1800"))
+CELERY_BEAT_SCHEDULE |= {
+    "send-overdue-webhook-deliveries": {
+        "task": "apps.webhooks.tasks.send_overdue_deliveries",
+        "schedule": 60.0,
+    },
+    "send-daily-download-summaries": {
+        "task": "apps.webhooks.tasks.send_daily_summaries",
+        "schedule": 3600.0,
     },
 }

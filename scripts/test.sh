@@ -86,6 +86,11 @@ echo "== lint"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 
+echo "== dependency audit"
+# Fails on a known vulnerability in a pinned release; only warns when the
+# vulnerability service cannot be asked (scarf/audit.py).
+"$VENV/bin/python" -m scarf.audit requirements.txt
+
 echo "== django checks"
 check_dir=$(mktemp -d)
 DATABASE_URL= REDIS_URL= VAR_DIR="$check_dir" "$VENV/bin/python" manage.py check

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 
+from . import throttle
 from .models import User
 
 
@@ -35,7 +37,32 @@ class SignupForm(forms.Form):
 
 
 class LoginForm(AuthenticationForm):
+    """Sign-in by e-mail address, throttled per account and client address."""
+
     username = forms.EmailField(label="E-mail address", max_length=254)
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        if not email:
+            return super().clean()
+        address = throttle.client_address(self.request)
+        if throttle.locked_out(email, address):
+            raise forms.ValidationError(
+                "Too many failed sign-in attempts for this account. Try again in "
+                f"{throttle.lockout_minutes()} minutes, or reset your password.",
+                code="locked_out",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            throttle.record_failure(email, address)
+            raise
+        throttle.clear(email, address)
+        return cleaned
+
+    @property
+    def locked_out(self) -> bool:
+        return self.has_error(NON_FIELD_ERRORS, "locked_out")
 
 
 class OrganisationForm(forms.Form):

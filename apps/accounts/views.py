@@ -2,18 +2,34 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from .forms import OrganisationForm, SignupForm
+from .forms import LoginForm, OrganisationForm, SignupForm
 from .middleware import SESSION_KEY
 from .models import Invitation, Membership, Organisation, User
 from .tasks import send_welcome_email
 
 
+class LoginView(auth_views.LoginView):
+    """Django's sign-in, by e-mail address; a locked-out attempt is a 429."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.locked_out:
+            response.status_code = 429
+        return response
+
+
+@sensitive_post_parameters("password")
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")

@@ -29,6 +29,7 @@ from .ingest import store_events
 log = logging.getLogger(__name__)
 
 GROUP = "analytics"
+INGESTED_KEY = "metrics:ingested"  # events stored, for the ingestion rate
 FORGET_CONSUMER_AFTER_MS = 24 * 3600 * 1000
 Messages = list[tuple[bytes, dict[bytes, bytes] | None]]
 
@@ -100,6 +101,7 @@ class StreamConsumer:
         pipe = self.client.pipeline(transaction=False)
         pipe.xack(EVENTS_STREAM, GROUP, *ids)
         pipe.xdel(EVENTS_STREAM, *ids)
+        pipe.incrby(INGESTED_KEY, stored)
         pipe.execute()
         return stored
 
@@ -114,18 +116,23 @@ class StreamConsumer:
 
 
 def parse(messages: Messages) -> list[dict[str, Any]]:
-    """The events of a batch; entries deleted meanwhile or unreadable are
-    logged and skipped (they are acknowledged with the batch)."""
+    """The events of a batch (an entry holds a JSON array of events; entries
+    written before that held one event under `event`). Entries deleted
+    meanwhile or unreadable are logged and skipped (they are acknowledged
+    with the batch)."""
     events = []
     for message_id, fields in messages:
         try:
-            events.append(load_event(fields[b"event"]))
+            if b"events" in fields:
+                events.extend(load_json(fields[b"events"]))
+            else:
+                events.append(load_json(fields[b"event"]))
         except (TypeError, KeyError, ValueError):
             log.error("dropping unreadable stream entry %s", message_id)
     return events
 
 
-def load_event(text: bytes) -> dict[str, Any]:
+def load_json(text: bytes) -> Any:
     """orjson (several times faster); the standard library for what orjson
     refuses but `json.dumps` writes, such as an escaped lone surrogate."""
     try:

@@ -348,10 +348,24 @@ def referer_host(referer: str) -> str:
         return ""
 
 
-def enrich(event: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Collect:
+    """What an organisation lets us keep (its AnalyticsSettings)."""
+
+    country: bool = True
+    asn: bool = True
+    referer: bool = True
+
+
+COLLECT_ALL = Collect()
+
+
+def enrich(event: dict[str, Any], collect: Collect = COLLECT_ALL) -> dict[str, Any]:
     """The stored row for a recorded event: enriched, without `client_ip`,
-    its timestamp as UTC ISO text."""
+    its timestamp as UTC ISO text, without what the organisation does not collect."""
     row = dict(event)
+    if not collect.referer:
+        row["referer"] = ""
     ip = row.pop("client_ip", None) or ""
     organisation = row.pop("organisation")
     timestamp = utc_timestamp(event["timestamp"])
@@ -372,7 +386,7 @@ def enrich(event: dict[str, Any]) -> dict[str, Any]:
     if private or not ip:
         row["country"] = row["asn_org"] = row["source_id"] = ""
     else:
-        row["country"] = country(ip)
-        row["asn_org"] = asn_org(ip)
+        row["country"] = country(ip) if collect.country else ""
+        row["asn_org"] = asn_org(ip) if collect.asn else ""
         row["source_id"] = source_id(ip, user_agent, timestamp[:10])
     return row

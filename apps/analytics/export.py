@@ -11,9 +11,9 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
-from .models import DownloadEvent
+from .queries import ANY, Filters, raw_events
 
 FIELDS = [
     "id",
@@ -46,34 +46,48 @@ CHUNK = 2000
 
 
 def export_csv(
-    organisation_id: int, start: date, end: date, packages: Sequence[str] | None = None
+    organisation_id: int,
+    start: date,
+    end: date,
+    packages: Sequence[str] | None = None,
+    filters: Filters = ANY,
+    include_bots: bool = True,
 ) -> Iterator[str]:
     """A header line, then one line per event, oldest first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(FIELDS)
-    for row in _rows(organisation_id, start, end, packages):
+    for row in _rows(organisation_id, start, end, packages, filters, include_bots):
         writer.writerow([_csv_value(value) for value in row.values()])
         yield _drain(buffer)
     yield _drain(buffer)
 
 
 def export_ndjson(
-    organisation_id: int, start: date, end: date, packages: Sequence[str] | None = None
+    organisation_id: int,
+    start: date,
+    end: date,
+    packages: Sequence[str] | None = None,
+    filters: Filters = ANY,
+    include_bots: bool = True,
 ) -> Iterator[str]:
     """One JSON object per line, oldest first."""
-    for row in _rows(organisation_id, start, end, packages):
+    for row in _rows(organisation_id, start, end, packages, filters, include_bots):
         yield json.dumps(row, default=_iso) + "\n"
 
 
-def _rows(organisation_id: int, start: date, end: date, packages: Sequence[str] | None):
-    events = DownloadEvent.objects.filter(
-        organisation_id=organisation_id,
-        timestamp__gte=datetime.combine(start, time(), tzinfo=UTC),
-        timestamp__lt=datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC),
-    )
-    if packages is not None:
-        events = events.filter(package__in=packages)
+def _rows(
+    organisation_id: int,
+    start: date,
+    end: date,
+    packages: Sequence[str] | None,
+    filters: Filters,
+    include_bots: bool,
+):
+    """The events `filters` keep (without known bots' unless `include_bots`)."""
+    events = raw_events(organisation_id, start, end, packages, filters)
+    if not include_bots:
+        events = events.filter(bot=False)
     return events.order_by("timestamp", "id").values(*FIELDS).iterator(chunk_size=CHUNK)
 
 

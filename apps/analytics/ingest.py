@@ -29,7 +29,8 @@ import orjson
 from django.db import connection, transaction
 
 from . import partitions
-from .enrichment import enrich, referer_host
+from .enrichment import COLLECT_ALL, Collect, enrich, referer_host
+from .models import AnalyticsSettings
 
 STAGING = "analytics_staging"
 RAW_COLUMNS = [
@@ -103,9 +104,11 @@ DIMENSIONS = {
 
 def store_events(events: Iterable[dict[str, Any]]) -> int:
     """Store recorded events exactly once; returns how many were new."""
+    events = list(events)
+    collect = what_to_collect({event["organisation"] for event in events})
     rows = {}
     for event in events:
-        row = enrich(event)
+        row = enrich(event, collect.get(event["organisation"], COLLECT_ALL))
         rows[row["id"]] = row
     if not rows:
         return 0
@@ -122,6 +125,14 @@ def store_events(events: Iterable[dict[str, Any]]) -> int:
             upsert_sources(cursor, sources)
             upsert_rollups(cursor, rollups)  # last: its row locks are held until commit
     return len(inserted)
+
+
+def what_to_collect(organisations: set[int]) -> dict[int, Collect]:
+    """The privacy choices of the batch's organisations (one query a batch)."""
+    choices = AnalyticsSettings.objects.filter(organisation_id__in=organisations).values_list(
+        "organisation_id", "collect_country", "collect_asn", "collect_referer"
+    )
+    return {org: Collect(country, asn, referer) for org, country, asn, referer in choices}
 
 
 def raw_values(row: dict[str, Any]) -> list[Any]:

@@ -131,6 +131,17 @@ class AnalyticsSettings(models.Model):
     count_bots = models.BooleanField(
         default=False, help_text="include known bots and link previewers in download counts"
     )
+    collect_country = models.BooleanField(
+        default=True,
+        help_text="record the country each download comes from (looked up from the IP)",
+    )
+    collect_asn = models.BooleanField(
+        default=True,
+        help_text="record the network (AS organisation) each download comes from (from the IP)",
+    )
+    collect_referer = models.BooleanField(
+        default=True, help_text="record the page that linked to the download (Referer header)"
+    )
 
     class Meta:
         verbose_name_plural = "analytics settings"

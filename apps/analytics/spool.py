@@ -60,6 +60,13 @@ class Spool:
     def pending(self) -> bool:
         return self.current.exists() or any(self.directory.glob("replay-*.spool"))
 
+    def size(self) -> int:
+        """Bytes waiting to be replayed (an operational signal: non-zero means
+        the event store was unreachable and is not yet caught up)."""
+        if not self.directory.exists():
+            return 0
+        return sum(path.stat().st_size for path in self.directory.glob("*.spool"))
+
     def replay(self, deliver: Deliver) -> int:
         """Deliver every spooled event; returns how many were delivered.
         `deliver` raising leaves the remaining files for the next replay."""

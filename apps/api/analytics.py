@@ -5,8 +5,11 @@
 Every endpoint takes a range of UTC days (`start` and `end`, both included;
 the last 30 days by default) and `package` keys (repeatable), the same keys
 the rules endpoints filter on. A key the organisation has no events for
-simply counts nothing, so another organisation's keys reveal nothing. Reading
-needs the READ permission only: members and read tokens may.
+simply counts nothing, so another organisation's keys reveal nothing. Every
+endpoint also filters by `version`, `client`, `country` and `ci`; filtered
+counts are read from the raw events (see apps.analytics.queries), so they
+reach back only as far as the organisation keeps those. Reading needs the
+READ permission only: members and read tokens may.
 
 Query parameters are validated here against the choices apps.analytics
 declares, so a bad value is a 400 naming its parameter before any query runs.
@@ -14,6 +17,7 @@ declares, so a bad value is a 400 naming its parameter before any query runs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +49,9 @@ LATEST = date(2999, 12, 31)
 BREAKDOWNS = [dimension for dimension in DIMENSIONS if dimension != "total"]
 TOP_DIMENSIONS = ["package", *BREAKDOWNS]
 MAX_TOP = 100
+FILTERS = [field.name for field in dataclasses.fields(queries.Filters)]
+# The referer's host is counted at ingestion only, not in filtered counts.
+UNFILTERED_ONLY = set(BREAKDOWNS) - set(queries.EVENT_VALUES)
 
 
 def today() -> date:
@@ -52,7 +59,8 @@ def today() -> date:
 
 
 class RangeQuery(serializers.Serializer):
-    """The days and packages every analytics endpoint reads."""
+    """The days, packages and filters every analytics endpoint reads; the
+    filters reach the read function as one `filters` (queries.Filters)."""
 
     start = serializers.DateField(
         required=False, help_text="first UTC day (YYYY-MM-DD); default: 29 days before `end`"
@@ -64,6 +72,23 @@ class RangeQuery(serializers.Serializer):
         required=False,
         default=None,
         help_text="only the package with this key; repeat for several (default: all)",
+    )
+    version = serializers.CharField(
+        max_length=200, required=False, help_text="only events of this version"
+    )
+    client = serializers.CharField(
+        max_length=50, required=False, help_text="only events of this client, e.g. docker, pip"
+    )
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        required=False,
+        help_text="only events from this country (ISO 3166 code, e.g. DE)",
+    )
+    ci = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: only events from CI systems; false: only the others; default: both",
     )
 
     def validate_start(self, day: date) -> date:
@@ -77,12 +102,17 @@ class RangeQuery(serializers.Serializer):
             raise serializers.ValidationError(f"must be between {EARLIEST} and {LATEST}")
         return day
 
+    def validate_country(self, code: str) -> str:
+        return code.upper()
+
     def validate(self, data: dict) -> dict:
         end = data.get("end") or today()
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise serializers.ValidationError({"start": [f"must not be after the end, {end}"]})
-        return {**data, "start": start, "end": end}
+        filters = queries.Filters(**{name: data.get(name) for name in FILTERS})
+        rest = {name: value for name, value in data.items() if name not in FILTERS}
+        return {**rest, "start": start, "end": end, "filters": filters}
 
 
 class CountQuery(RangeQuery):
@@ -116,7 +146,9 @@ class TimeSeriesQuery(MetricQuery):
             raise serializers.ValidationError(
                 {"breakdown": ["hourly counts have no breakdown; ask per day, week or month"]}
             )
-        return super().validate(data)
+        data = super().validate(data)
+        refuse_unfiltered_only(data, "breakdown")
+        return data
 
 
 class TopQuery(MetricQuery):
@@ -124,6 +156,25 @@ class TopQuery(MetricQuery):
         choices=TOP_DIMENSIONS, default="package", help_text="what to rank"
     )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_TOP, default=10)
+
+    def validate(self, data: dict) -> dict:
+        data = super().validate(data)
+        refuse_unfiltered_only(data, "dimension")
+        return data
+
+
+def refuse_unfiltered_only(data: dict, parameter: str) -> None:
+    """Filtered counts, read from the raw events, cannot break down by what
+    only ingestion computes."""
+    if data["filters"] and data[parameter] in UNFILTERED_ONLY:
+        message = f"{data[parameter]} is not counted per version, client, country or ci"
+        raise serializers.ValidationError({parameter: [message]})
+
+
+class ExportQuery(RangeQuery):
+    include_bots = serializers.BooleanField(
+        default=True, help_text="false: leave out the events of known bots"
+    )
 
 
 class UniqueSourcesQuery(RangeQuery):
@@ -315,7 +366,7 @@ class ExportView(AnalyticsView):
     """Raw events of the range, oldest first, streamed from a server-side
     cursor so memory stays constant however many there are."""
 
-    query_class = RangeQuery
+    query_class = ExportQuery
     content_negotiation_class = IgnoreAccept
     media_type: str
     extension: str
@@ -334,7 +385,7 @@ def export_schema(extension: str, media_type: str, sample: str):
     """The streamed body documented as text of its media type, with an example."""
     return extend_schema(
         operation_id=f"analytics_export_{extension}",
-        parameters=[RangeQuery],
+        parameters=[ExportQuery],
         responses={
             (200, media_type): OpenApiResponse(
                 OpenApiTypes.STR,

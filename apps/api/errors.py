@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from apps.gateway.engine.manifest import ManifestError
 from apps.packages.manifests import ForeignDomains
 from apps.packages.services import Rejected
+
+from .parsers import BodyTooLarge
 
 WHOLE_REQUEST = ("non_field_errors", "detail")
 
@@ -24,6 +27,8 @@ def error_body(errors: list[tuple[str | None, str]]) -> dict[str, Any]:
 
 
 def handle_exception(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # Django's own check of DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = BodyTooLarge()
     if isinstance(exc, Rejected):
         return Response(error_body(exc.errors), status=exc.status)
     if isinstance(exc, ManifestError):

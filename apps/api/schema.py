@@ -12,6 +12,8 @@ ERROR_STATUSES = {
     "404": "no such object in this organisation",
     "429": "rate limit reached; retry after `Retry-After` seconds",
 }
+# Only operations that take a body can send one too large.
+BODY_ERROR_STATUSES = {"413": "the request body is larger than the server accepts"}
 ERRORS_SCHEMA = {
     "type": "object",
     "properties": {
@@ -55,7 +57,8 @@ def document_errors(result, generator, request, public):
     }
     for path in result["paths"].values():
         for operation in path.values():
-            for code, description in ERROR_STATUSES.items():
+            statuses = ERROR_STATUSES | (BODY_ERROR_STATUSES if "requestBody" in operation else {})
+            for code, description in statuses.items():
                 operation["responses"].setdefault(
                     code, {"description": description, "content": content}
                 )

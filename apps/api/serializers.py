@@ -12,7 +12,8 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from apps.accounts.models import ApiToken, Invitation, Membership, Organisation
-from apps.packages.models import Domain, Package, Revision, Rule
+from apps.gateway.engine.backends import MAX_WEIGHT
+from apps.packages.models import Backend, Domain, Package, PrimaryHealth, Revision, Rule
 
 MAX_POSITION = 2**31 - 1
 WHEN = "2026-01-05T10:00:00Z"
@@ -301,6 +302,113 @@ class RuleSerializer(serializers.Serializer):
             "created": serializers.DateTimeField().to_representation(rule.created),
             "updated": serializers.DateTimeField().to_representation(rule.updated),
         }
+
+
+HEALTH = {
+    "healthy": True,
+    "consecutive_failures": 0,
+    "consecutive_successes": 12,
+    "last_probe": WHEN,
+    "last_change": None,
+    "last_error": "",
+}
+BACKEND = {
+    "id": 3,
+    "rule": 12,
+    "position": 0,
+    "config": {"registry": "registry-1.docker.io"},
+    "weight": None,
+    **HEALTH,
+    "created": WHEN,
+    "updated": WHEN,
+}
+HEALTH_FIELDS = list(HEALTH)
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "Failover backend",
+            {"rule": 12, "config": {"registry": "registry-1.docker.io"}},
+            request_only=True,
+        ),
+        example(
+            "Canary backend",
+            {"rule": 12, "config": {"registry": "quay.io"}, "weight": 10},
+            request_only=True,
+        ),
+        example("Shift the canary", {"weight": 25}, request_only=True),
+        example("Backend", BACKEND, response_only=True),
+    ]
+)
+class BackendSerializer(serializers.ModelSerializer):
+    """An alternate backend of a rule: `config` overrides the rule type's backend
+    fields (docker and npm `registry`, file `outgoing-url`, catch-all
+    `redirect-target-domain`, python `backend-url` / `backend-simple-index-url`);
+    `weight` is its canary percentage (null: failover only). Health is read-only,
+    kept by the health checks."""
+
+    rule = serializers.IntegerField(
+        source="rule_id", help_text="the rule's id; fixed once the backend exists"
+    )
+    position = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_POSITION,
+        help_text="order among the rule's alternates (0: first after the primary)",
+    )
+    config = serializers.JSONField(help_text="overrides of the rule type's backend fields")
+    weight = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_WEIGHT,
+        help_text="canary percentage while healthy; null: failover only",
+    )
+
+    class Meta:
+        model = Backend
+        fields = ["id", "rule", "position", "config", "weight", *HEALTH_FIELDS]
+        fields += ["created", "updated"]
+        read_only_fields = [*HEALTH_FIELDS, "created", "updated"]
+
+
+class PrimaryBackendSerializer(serializers.Serializer):
+    """The rule's own backend fields and their health (healthy until checked)."""
+
+    config = serializers.DictField(help_text="the rule's backend fields, as the rule has them")
+    healthy = serializers.BooleanField()
+    consecutive_failures = serializers.IntegerField()
+    consecutive_successes = serializers.IntegerField()
+    last_probe = serializers.DateTimeField(allow_null=True)
+    last_change = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+
+
+@extend_schema_serializer(
+    examples=[
+        example(
+            "Backends",
+            {
+                "primary": {"config": {"registry": "ghcr.io"}, **HEALTH},
+                "backends": [BACKEND],
+            },
+            response_only=True,
+        )
+    ]
+)
+class RuleBackendsSerializer(serializers.Serializer):
+    """Every backend of a rule, in the order a failover tries them."""
+
+    primary = PrimaryBackendSerializer()
+    backends = BackendSerializer(many=True)
+
+    @staticmethod
+    def of(rule: Rule, backend_fields: tuple[str, ...]) -> dict:
+        health = PrimaryHealth.objects.filter(rule=rule).first() or PrimaryHealth(rule=rule)
+        config = {k: v for k, v in rule.config.items() if k in backend_fields}
+        primary = {"config": config, **{name: getattr(health, name) for name in HEALTH_FIELDS}}
+        return {"primary": primary, "backends": list(rule.backends.all())}
 
 
 @extend_schema_serializer(

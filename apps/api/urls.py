@@ -1,8 +1,22 @@
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.settings import spectacular_settings
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import analytics, views
+from scarf.csp import content_security_policy
+
+from . import analytics, migration_checks, views, webhooks
+from .not_found import NoSuchEndpoint
+
+# Swagger UI's bundle comes from its CDN, and it styles elements inline; its
+# start-up script is served from here (the split view), so no inline script runs.
+_SWAGGER_ASSETS = spectacular_settings.SWAGGER_UI_DIST.split("/npm/")[0]
+DOCS_POLICY = (
+    f"default-src 'self'; script-src 'self' {_SWAGGER_ASSETS}; "
+    f"style-src 'self' 'unsafe-inline' {_SWAGGER_ASSETS}; img-src 'self' data: {_SWAGGER_ASSETS}; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -13,7 +27,13 @@ router.register("tokens", views.TokenViewSet, basename="token")
 router.register("domains", views.DomainViewSet, basename="domain")
 router.register("packages", views.PackageViewSet, basename="package")
 router.register("rules", views.RuleViewSet, basename="rule")
+router.register("backends", views.BackendViewSet, basename="backend")
 router.register("revisions", views.RevisionViewSet, basename="revision")
+router.register(
+    "migration-checks", migration_checks.MigrationCheckViewSet, basename="migration-check"
+)
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("webhook-deliveries", webhooks.DeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("", include(router.urls)),
@@ -36,9 +56,13 @@ urlpatterns = [
     ),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(
-            url_name="schema", authentication_classes=[], permission_classes=[]
+        content_security_policy(DOCS_POLICY)(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema", authentication_classes=[], permission_classes=[]
+            )
         ),
         name="docs",
     ),
+    # Last: any other path (ending in "/"; APPEND_SLASH adds one) is a JSON 404.
+    re_path(r"^[\s\S]*/$", NoSuchEndpoint.as_view()),
 ]

@@ -19,10 +19,11 @@ from rest_framework.views import APIView
 
 from apps.accounts import roles
 from apps.accounts.models import ApiToken, Invitation, Membership, Organisation
+from apps.gateway.engine.backends import backend_fields
 from apps.gateway.explain import resolve_request
 from apps.packages import services
 from apps.packages.manifests import export_manifest
-from apps.packages.models import Domain, Package, Revision, Rule
+from apps.packages.models import Backend, Domain, Package, Revision, Rule
 
 from . import serializers as s
 from .auth import PERSON, Access, access_of
@@ -330,6 +331,57 @@ class RuleViewSet(Editable):
 
     def perform_destroy(self, rule: Rule) -> None:
         services.delete_rule(rule, self.access.actor)
+
+    @extend_schema(request=None, responses={200: s.RuleBackendsSerializer})
+    @action(detail=True, methods=["get"])
+    def backends(self, request, pk=None):
+        """The rule's primary backend and its alternates, with their health."""
+        rule = self.get_object()
+        data = s.RuleBackendsSerializer.of(rule, backend_fields(rule.type))
+        return Response(s.RuleBackendsSerializer(data).data)
+
+
+@filters(rule="only backends of the rule with this id", package="only backends of this package")
+class BackendViewSet(Editable):
+    """Alternate backends of rules: failover in order when a backend is
+    unhealthy, canary weights for a gradual shift. A change is served by every
+    gateway within a second; health changes on its own, with the checks."""
+
+    model = Backend
+    organisation_field = "rule__domain__organisation"
+    serializer_class = s.BackendSerializer
+
+    def filter(self, queryset):
+        queryset = queryset.select_related("rule")
+        if rule := query_value(self.request, "rule"):
+            if not rule.isdigit() or len(rule) > 18:
+                raise ValidationError({"rule": ["must be a number"]})
+            queryset = queryset.filter(rule_id=int(rule))
+        if package := query_value(self.request, "package"):
+            queryset = queryset.filter(rule__package__key=package)
+        return queryset
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        rule = Rule.objects.filter(
+            id=data["rule_id"], domain__organisation=self.access.organisation
+        ).first()
+        if rule is None:
+            raise NotFound("No such rule in this organisation.")
+        serializer.instance = services.add_backend(
+            rule, self.access.actor, data["config"], data.get("weight"), data.get("position")
+        )
+
+    def perform_update(self, serializer) -> None:
+        changes = dict(serializer.validated_data)
+        if "rule_id" in changes and changes.pop("rule_id") != serializer.instance.rule_id:
+            raise ValidationError({"rule": ["a backend cannot move to another rule"]})
+        serializer.instance = services.update_backend(
+            serializer.instance, self.access.actor, **changes
+        )
+
+    def perform_destroy(self, backend: Backend) -> None:
+        services.remove_backend(backend, self.access.actor)
 
 
 @filters(

@@ -12,6 +12,7 @@ from django import forms
 
 from apps.accounts.models import ApiToken, Membership
 from apps.analytics.models import AnalyticsSettings
+from apps.analytics.queries import Filters
 from apps.gateway.engine.manifest import parse_rule
 from apps.gateway.engine.rules import FieldError
 
@@ -162,24 +163,29 @@ def field_name(key: str) -> str:
 
 class RuleForm(forms.Form):
     """A rule of one type; `manifest_form()` is what the services take.
-    With `editing`, the domain and package id stay as they are."""
 
-    def __init__(self, kind: Kind, domains, *args, editing: bool = False, **kwargs):
+    `base` is the manifest form the fields go over: the rule being edited,
+    or the type and package key of a rule added to a package. The package
+    key comes from it, not from a field; without `domains` the domain does
+    too."""
+
+    def __init__(self, kind: Kind, domains, *args, base: dict[str, Any] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
-        if not editing:
+        self.base = base or {"type": kind.type}
+        if domains is not None:
             self.fields["domain"] = forms.ModelChoiceField(
                 domains, to_field_name="hostname", empty_label=None, label="Domain"
             )
         for field in kind.fields:
-            if editing and field.key in KEY_FIELDS:
+            if base is not None and field.key in KEY_FIELDS:
                 continue
             self.fields[field_name(field.key)] = _form_field(field)
 
-    def manifest_form(self, base: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The rule's manifest object: `base` (the rule being edited) with this
-        form's fields over it, empty ones left out."""
-        form = dict(base or {"type": self.kind.type})
+    def manifest_form(self) -> dict[str, Any]:
+        """The rule's manifest object: the base with this form's fields over
+        it, empty ones left out."""
+        form = dict(self.base)
         for field in self.kind.fields:
             name = field_name(field.key)
             if name not in self.cleaned_data:
@@ -198,7 +204,7 @@ class RuleForm(forms.Form):
         cleaned = super().clean()
         if not self.errors:
             try:
-                parse_rule(self.manifest_form(self.initial.get("base")))
+                parse_rule(self.manifest_form())
             except FieldError as error:
                 self.add_rejection(error.field, error.reason)
         return cleaned
@@ -244,24 +250,51 @@ class ClaimDomainForm(forms.Form):
 
 
 INTERVALS = [("day", "Day"), ("week", "Week"), ("month", "Month")]
+CI_CHOICES = [("", "CI or not"), ("true", "CI only"), ("false", "Not CI")]
+BOT_CHOICES = [("false", "Left out"), ("true", "Counted")]
+
+
+def is_true(value: str) -> bool:
+    return value == "true"
 
 
 class AnalyticsFilterForm(forms.Form):
-    """The period, granularity and package of an analytics page."""
+    """The period, granularity, package and filters of an analytics page."""
 
     start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     interval = forms.ChoiceField(choices=INTERVALS)
     package = forms.ChoiceField(required=False, label="Package")
+    version = forms.CharField(required=False, max_length=200, help_text="Exact, e.g. 1.2.0")
+    client = forms.CharField(required=False, max_length=50, help_text="e.g. docker, pip, curl")
+    country = forms.RegexField(
+        r"^[A-Za-z]{2}$",
+        required=False,
+        help_text="Two-letter code, e.g. DE",
+        error_messages={"invalid": "Enter a two-letter country code."},
+    )
+    ci = forms.TypedChoiceField(
+        choices=CI_CHOICES, coerce=is_true, empty_value=None, required=False, label="CI"
+    )
+    include_bots = forms.TypedChoiceField(choices=BOT_CHOICES, coerce=is_true, label="Bots")
 
-    def __init__(self, packages, query, *args, **kwargs):
-        """`query` over the defaults: the last 30 days, per day, all packages."""
+    def __init__(self, packages, count_bots: bool, query, *args, **kwargs):
+        """`query` over the defaults: the last 30 days, per day, all packages,
+        bots as the organisation counts them (`count_bots`)."""
         end = datetime.now(UTC).date()
-        defaults = {"start": end - timedelta(days=29), "end": end, "interval": "day"}
+        defaults = {
+            "start": end - timedelta(days=29),
+            "end": end,
+            "interval": "day",
+            "include_bots": "true" if count_bots else "false",
+        }
         super().__init__({**defaults, **query.dict()}, *args, **kwargs)
         self.fields["package"].choices = [("", "All packages")] + [
             (p.key, p.name) for p in packages
         ]
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].upper()
 
     def clean(self):
         cleaned = super().clean()
@@ -269,10 +302,23 @@ class AnalyticsFilterForm(forms.Form):
             self.add_error("start", "The start must not be after the end.")
         return cleaned
 
+    def filters(self) -> Filters:
+        data = self.cleaned_data
+        return Filters(
+            version=data["version"] or None,
+            client=data["client"] or None,
+            country=data["country"] or None,
+            ci=data["ci"],
+        )
 
-class InvitationForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+
+class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.ROLES, initial=Membership.MEMBER)
+
+
+class InvitationForm(RoleForm):
+    email = forms.EmailField(label="E-mail address")
+    field_order = ["email", "role"]
 
 
 class TokenForm(forms.ModelForm):
@@ -284,5 +330,22 @@ class TokenForm(forms.ModelForm):
 class AnalyticsSettingsForm(forms.ModelForm):
     class Meta:
         model = AnalyticsSettings
-        fields = ["retention_days", "count_bots"]
-        labels = {"retention_days": "Keep raw events for (days)", "count_bots": "Count bots"}
+        fields = [
+            "retention_days",
+            "count_bots",
+            "collect_country",
+            "collect_asn",
+            "collect_referer",
+        ]
+        labels = {
+            "retention_days": "Keep raw events for (days)",
+            "count_bots": "Count bots",
+            "collect_country": "Record the country",
+            "collect_asn": "Record the network",
+            "collect_referer": "Record the referring page",
+        }
+        help_texts = {
+            "collect_country": "Looked up from the client IP, which is never stored.",
+            "collect_asn": "The AS organisation (provider or company network) of the client IP.",
+            "collect_referer": "The Referer header: which page linked to the download.",
+        }

@@ -39,18 +39,26 @@ def sparkline(counts: list[int], width: int = 120, height: int = 24) -> str:
 
 
 def report(
-    organisation_id: int, start: date, end: date, interval: str, packages: list[str] | None
+    organisation_id: int,
+    interval: str,
+    *,
+    start: date,
+    end: date,
+    packages: list[str] | None,
+    filters: queries.Filters,
+    include_bots: bool,
 ) -> dict[str, Any]:
     """Everything an analytics page shows for the period."""
-    series = queries.time_series(organisation_id, start, end, interval, packages=packages)
-    sources = queries.unique_sources(organisation_id, start, end, interval, packages)
+    counting = {"packages": packages, "include_bots": include_bots, "filters": filters}
+    series = queries.time_series(organisation_id, start, end, interval, **counting)
+    sources = queries.unique_sources(organisation_id, start, end, interval, packages, filters)
     breakdowns = [
         {
             "dimension": dimension,
             "title": title,
             "rows": [
                 {**row, "label": row["value"] or EMPTY_LABELS.get(dimension, "unknown")}
-                for row in queries.top(organisation_id, dimension, start, end, 10, packages)
+                for row in queries.top(organisation_id, dimension, start, end, 10, **counting)
             ],
         }
         for dimension, title in BREAKDOWNS
@@ -58,7 +66,7 @@ def report(
     labels = [row["period"].date().isoformat() for row in series]
     sources_by_period = {row["period"].isoformat(): row["count"] for row in sources}
     return {
-        "totals": queries.totals(organisation_id, start, end, packages),
+        "totals": queries.totals(organisation_id, start, end, **counting),
         "series": {
             "labels": labels,
             "downloads": [row["count"] for row in series],

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Iterable
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from .engine.http import Request
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
+from .metrics import Counters, Reporter
+from .passive import note_backend_answer
+from .probes import is_failure
 from .proxy import proxy_request
-from .recording import build_events, record_download
-from .routing import RoutingTable, make_source
+from .recording import build_events, record_download, stamp_events
+from .routing import RoutingTable, make_source, redis_client
 from .upstream import fetch_document
 
 log = logging.getLogger(__name__)
@@ -77,17 +80,16 @@ def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
         raise BadRequest(414, "request target too long")
     if "://" in raw.split("?", 1)[0] and not raw.startswith("/"):
         raw = "/" + raw.split("://", 1)[1].partition("/")[2]  # absolute-form target
-    if not raw.startswith("/") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+    if not raw.startswith("/") or _CONTROL_CHARACTER.search(raw):
         raise BadRequest(400, "malformed request target")
     path, mark, query = raw.partition("?")
 
     headers = tuple(
-        (key[5:].replace("_", "-").lower(), value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
+        (_header_name(key), value) for key, value in environ.items() if key.startswith("HTTP_")
     )
-    if environ.get("CONTENT_TYPE"):
-        headers += (("content-type", environ["CONTENT_TYPE"]),)
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers += ((_header_name(key), environ[key]),)
     peer = environ.get("REMOTE_ADDR", "")
     host = environ.get("HTTP_HOST", "")
     client_ip = peer
@@ -114,6 +116,20 @@ def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
     )
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+_header_names: dict[str, str] = {}
+
+
+def _header_name(key: str) -> str:
+    """`HTTP_USER_AGENT` -> `user-agent`, remembered (a few dozen names recur)."""
+    name = _header_names.get(key)
+    if name is None:
+        name = key.removeprefix("HTTP_").replace("_", "-").lower()
+        if len(_header_names) < 1000:
+            _header_names[key] = name
+    return name
+
+
 def _body_reader(environ: dict):
     def read_body(limit: int) -> bytes:
         try:
@@ -134,41 +150,55 @@ class GatewayApp:
         self.table = table or RoutingTable(make_source())
         self.watch = watch
         self.trusted_proxies = parse_networks(settings.TRUSTED_PROXIES)
+        self.counters = Counters()
+        self.reporter = None if settings.EMBEDDED else Reporter(self.counters, redis_client)
 
     def __call__(self, environ, start_response):
         if self.watch:
             # Started lazily, in the serving process (threads do not survive a fork).
             self.table.start_watching()
+            if self.reporter is not None:
+                self.reporter.start_in_this_process()
         try:
             request = request_from_environ(environ, self.trusted_proxies)
         except BadRequest as error:
-            return _send(start_response, Respond(error.status), environ)
+            return self._send(start_response, Respond(error.status), environ)
         try:
             routes = self.table.get(request.host)
             if routes is None:
-                return _send(start_response, not_found(request).response, environ)
-            outcome = routes.resolve(request)
+                return self._send(start_response, not_found(request).response, environ)
+            decision = routes.decide(request)
+            outcome = decision.outcome
             if isinstance(outcome.response, Fetch):
                 fetch = outcome.response
-                outcome = fetch.then(fetch_document(fetch.url, fetch.headers))
+                document = fetch_document(fetch.url, fetch.headers)
+                outcome = fetch.then(document)
+                if document is None or document.stale:
+                    note_backend_answer(outcome, failed=True)
             if isinstance(outcome.response, Proxy):
                 upstream = proxy_request(request, outcome.response)
+                note_backend_answer(outcome, failed=is_failure(upstream.status))
                 record_download(
                     build_events(
                         request, routes.organisation, outcome, upstream.status, upstream.target
                     )
                 )
+                self.counters.count(upstream.status, outcome.rule_type or "")
                 start_response(upstream.status_line, upstream.headers)
                 return upstream.body
-            record_download(
-                build_events(request, routes.organisation, outcome, outcome.response.status)
-            )
+            if decision.events:
+                record_download(stamp_events(decision.events, request))
+            else:  # decided after a fetch
+                status = outcome.response.status
+                record_download(build_events(request, routes.organisation, outcome, status))
         except Exception:
-            log.exception("gateway failed on %s %s", request.host, request.raw_path)
-            return _send(start_response, Respond(503), environ)
-        finally:
-            close_old_connections()
-        return _send(start_response, outcome.response, environ)
+            log.exception("gateway failed on a request for %s", request.host)
+            return self._send(start_response, Respond(503), environ)
+        return self._send(start_response, outcome.response, environ, outcome.rule_type or "")
+
+    def _send(self, start_response, response, environ, rule_type: str = "") -> list[bytes]:
+        self.counters.count(response.status, rule_type)
+        return _send(start_response, response, environ)
 
 
 def _send(start_response, response: Respond | Redirect, environ) -> list[bytes]:

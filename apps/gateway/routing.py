@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import redis
@@ -31,14 +31,18 @@ from django.utils import timezone
 
 from apps.packages.models import Domain, Rule
 
+from .engine.backends import Draw, with_backends
 from .engine.compile import DomainRoutes, compile_domain_rules
 from .engine.http import Request
 from .engine.manifest import parse_rule
 from .engine.npm import NpmRule
-from .engine.outcome import Outcome
+from .engine.outcome import Fetch, Outcome, Proxy
 from .engine.python_index import PythonIndexRule
+from .engine.rules import FieldError
 from .engine.rules import Rule as EngineRule
+from .metrics import worker_name
 from .models import RoutingChange
+from .recording import event_templates
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +50,36 @@ DOMAIN_KEY = "routing:domain:"
 CHANGES_STREAM = "routing:changes"
 VERSION_KEY = "routing:version"
 PUBLISHED_KEY = "routing:published"
+APPLIED_KEY = "routing:applied:"
+APPLIED_TTL = 3600
 REPUBLISH_LOCK = "routing:republish-lock"
 EVERY_DOMAIN = "*"
 CHANGES_MAXLEN = 100_000
 MAX_CACHED_HOSTS = 1_000_000
+MAX_DECISIONS = 4096  # remembered answers per domain and process
+# Headers that differ per client or per hop and that no rule reads (the host,
+# scheme and client address a proxy forwards are already in the request), left
+# out of the key of a remembered decision so that clients behind a load
+# balancer share it. test_remembered_decisions.py holds the rules to that.
+PER_CLIENT_HEADERS = frozenset(
+    {
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-real-ip",
+        "forwarded",
+        "via",
+        "connection",
+        "keep-alive",
+        "x-request-id",
+        "traceparent",
+        "tracestate",
+        "cf-connecting-ip",
+        "cf-ray",
+        "true-client-ip",
+    }
+)
 CHANGE_RETENTION = timedelta(hours=1)  # embedded mode: watchers poll every 0.2 s
 
 
@@ -58,14 +88,64 @@ def redis_client() -> redis.Redis:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """An answer and the shared part of its events (recording.event_templates);
+    no templates for answers decided later (a proxy, a fetched document)."""
+
+    outcome: Outcome
+    events: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
 class Routes:
-    """A domain's compiled rules and the organisation that owns the domain."""
+    """A domain's compiled rules and the organisation that owns the domain.
+
+    Downloads repeat: a release's files are fetched by every CI job that
+    needs them. So a decision that depends only on the request (a redirect
+    or a response, for a GET or HEAD without a body) is remembered per
+    distinct request — method, target, scheme and every header — and the
+    next identical request costs a dictionary lookup instead of a rule
+    match. The memory goes with this compiled entry, so a routing change
+    starts afresh; domains whose rules draw a random backend (canary
+    weights) never remember.
+    """
 
     organisation: int
     routes: DomainRoutes
+    remember: bool = True
+    _decisions: dict = field(default_factory=dict, compare=False, repr=False)
 
     def resolve(self, request: Request) -> Outcome:
         return self.routes.resolve(request)
+
+    def decide(self, request: Request) -> Decision:
+        key = self._key(request)
+        decision = self._decisions.get(key) if key is not None else None
+        if decision is not None:
+            return decision
+        outcome = self.routes.resolve(request)
+        if isinstance(outcome.response, Fetch | Proxy):
+            return Decision(outcome)
+        status = outcome.response.status
+        decision = Decision(outcome, event_templates(request, self.organisation, outcome, status))
+        if key is not None:
+            if len(self._decisions) >= MAX_DECISIONS:
+                self._decisions.clear()
+            self._decisions[key] = decision
+        return decision
+
+    def _key(self, request: Request) -> tuple | None:
+        if not self.remember or request.method not in ("GET", "HEAD"):
+            return None
+        if request.header("content-length") not in (None, "0"):
+            return None  # a body can change the answer (file rules read events from it)
+        return (
+            request.method,
+            request.raw_path,
+            request.raw_query,
+            request.scheme,
+            request.headers,
+        )
 
 
 def build_entry(hostname: str) -> dict | None:
@@ -74,21 +154,66 @@ def build_entry(hostname: str) -> dict | None:
     domain = Domain.objects.filter(hostname=hostname, verified=True).first()
     if domain is None:
         return None
-    rules = Rule.objects.filter(domain=domain).select_related("domain", "package")
+    rules = (
+        Rule.objects.filter(domain=domain)
+        .select_related("domain", "package", "primary_health")
+        .prefetch_related("backends")
+    )
     return {
         "organisation": domain.organisation_id,
-        "rules": [{"ref": str(rule.id), "rule": rule.manifest_form()} for rule in rules],
+        "rules": [_rule_item(rule) for rule in rules],
     }
 
 
-def compile_entry(hostname: str, entry: dict | None, version: int) -> Routes | None:
+def _rule_item(rule: Rule) -> dict:
+    """A rule of the entry; one with alternates also carries them and the
+    health of every backend (a health flip republishes the entry)."""
+    item = {"ref": str(rule.id), "rule": rule.manifest_form()}
+    backends = list(rule.backends.all())
+    if backends:
+        primary = getattr(rule, "primary_health", None)
+        item["primary_healthy"] = primary is None or primary.healthy
+        item["backends"] = [
+            {"id": b.id, "config": b.config, "weight": b.weight, "healthy": b.healthy}
+            for b in backends
+        ]
+    return item
+
+
+def compile_entry(
+    hostname: str, entry: dict | None, version: int, draw: Draw | None = None
+) -> Routes | None:
+    """Compile a routing entry; `draw` is the random source of canary choices
+    (tests inject a seeded one)."""
     if entry is None:
         return None
-    rules = [
-        with_deployment_defaults(replace(parse_rule(item["rule"]), ref=item["ref"]))
-        for item in entry["rules"]
-    ]
-    return Routes(entry["organisation"], compile_domain_rules(hostname, rules, version))
+    rules = [_compile_rule(item, draw) for item in entry["rules"]]
+    weighted = any(
+        backend.get("weight") for item in entry["rules"] for backend in item.get("backends", ())
+    )
+    return Routes(
+        entry["organisation"],
+        compile_domain_rules(hostname, rules, version),
+        remember=not weighted,
+    )
+
+
+def _compile_rule(item: dict, draw: Draw | None) -> EngineRule:
+    rule = with_deployment_defaults(replace(parse_rule(item["rule"]), ref=item["ref"]))
+    if not item.get("backends"):
+        return rule
+    try:
+        return with_backends(
+            rule,
+            item["rule"],
+            item["backends"],
+            primary_healthy=item.get("primary_healthy", True),
+            draw=draw,
+            prepare=with_deployment_defaults,
+        )
+    except (FieldError, KeyError, TypeError, ValueError):
+        log.exception("ignoring the alternates of rule %s: they no longer apply", item["ref"])
+        return rule
 
 
 def with_deployment_defaults(rule: EngineRule) -> EngineRule:
@@ -177,6 +302,9 @@ class DatabaseSource:
 
     poll_interval = 0.2
 
+    def current_version(self) -> int:
+        return self.start_cursor()
+
     def start_cursor(self) -> int:
         last = RoutingChange.objects.order_by("-id").values_list("id", flat=True).first()
         return last or 0
@@ -184,6 +312,9 @@ class DatabaseSource:
     def load(self, hostname: str) -> tuple[int, Routes | None]:
         version = self.start_cursor()
         return version, compile_entry(hostname, build_entry(hostname), version)
+
+    def report_applied(self, version: int) -> None:
+        pass  # one process: nothing to compare with
 
     def wait_for_changes(self, cursor: int) -> tuple[int, list[tuple[str, int]]]:
         time.sleep(self.poll_interval)
@@ -207,6 +338,9 @@ class RedisSource:
     def start_cursor(self) -> str:
         last = self.watch_client.xrevrange(CHANGES_STREAM, count=1)
         return last[0][0].decode() if last else "0-0"
+
+    def current_version(self) -> int:
+        return current_version(self.client)
 
     def load(self, hostname: str) -> tuple[int, Routes | None]:
         try:
@@ -234,12 +368,32 @@ class RedisSource:
                 changes.append((fields[b"host"].decode(), int(fields[b"version"])))
         return cursor, changes
 
+    def report_applied(self, version: int) -> None:
+        """Say which routing version this worker serves (operators and the
+        benchmark read it to see a change reach every worker)."""
+        self.client.set(APPLIED_KEY + worker_name(), version, ex=APPLIED_TTL)
+
     def ensure_published(self) -> None:
         """Republish everything when Redis lost the entries (one process does it)."""
         if self.client.exists(PUBLISHED_KEY):
             return
         if self.client.set(REPUBLISH_LOCK, "1", nx=True, ex=60):
             log.info("routing entries missing from redis; republishing %d domains", publish_all())
+
+
+def current_version(client: redis.Redis) -> int:
+    return int(client.get(VERSION_KEY) or 0)
+
+
+def applied_versions(client: redis.Redis) -> dict[str, int]:
+    """worker -> the last routing version it applied."""
+    keys = list(client.scan_iter(match=APPLIED_KEY + "*"))
+    values = client.mget(keys) if keys else []
+    return {
+        key.decode()[len(APPLIED_KEY) :]: int(value)
+        for key, value in zip(keys, values, strict=True)
+        if value is not None
+    }
 
 
 def _stream_id(value: str) -> tuple[int, int]:
@@ -269,7 +423,10 @@ class RoutingTable:
         cached = self._entries.get(hostname)
         if cached is not None:
             return cached[1]
-        version, routes = self.source.load(hostname)
+        try:
+            version, routes = self.source.load(hostname)
+        finally:
+            close_old_connections()  # a miss may have asked the database (a hit never does)
         self._store(hostname, version, routes)
         cached = self._entries.get(hostname)
         return routes if cached is None else cached[1]
@@ -308,11 +465,14 @@ class RoutingTable:
             try:
                 if cursor is None:
                     cursor = self.source.start_cursor()
+                    self.source.report_applied(self.source.current_version())
                 if isinstance(self.source, RedisSource):
                     self.source.ensure_published()
                 cursor, changes = self.source.wait_for_changes(cursor)
                 for hostname, version in changes:
                     self.apply_change(hostname, version)
+                if changes:
+                    self.source.report_applied(max(version for _host, version in changes))
             except Exception:
                 log.exception("routing watcher failed; retrying")
                 with self._lock:  # whatever we missed, the next loads will see

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from apps.packages.models import Domain, Package, Rule
+from apps.packages.models import Backend, Domain, Package, PrimaryHealth, Rule
 
 from .routing import schedule_publish
+
+ROUTED_BACKEND_FIELDS = {"rule", "position", "config", "weight", "healthy"}
 
 
 @receiver([post_save, post_delete], sender=Domain)
@@ -27,4 +29,16 @@ def rule_changed(sender, instance: Rule, **kwargs) -> None:
 def package_changed(sender, instance: Package, **kwargs) -> None:
     hostnames = Domain.objects.filter(rules__package=instance).values_list("hostname", flat=True)
     for name in hostnames.distinct():
+        schedule_publish(name)
+
+
+@receiver([post_save, post_delete], sender=Backend)
+@receiver([post_save, post_delete], sender=PrimaryHealth)
+def backend_changed(sender, instance: Backend | PrimaryHealth, update_fields=None, **kwargs):
+    """Alternates and their health travel in the routing entry (build_entry);
+    saving only bookkeeping (probe times, counters) changes nothing served."""
+    if update_fields is not None and not set(update_fields) & ROUTED_BACKEND_FIELDS:
+        return
+    hostnames = Domain.objects.filter(rules__id=instance.rule_id).values_list("hostname", flat=True)
+    for name in hostnames:
         schedule_publish(name)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
 from apps.accounts.models import Organisation
+from apps.gateway.engine.backends import backend_fields
 from apps.gateway.engine.manifest import ManifestError, Problem, dump_manifest, parse_manifest
 from apps.gateway.engine.manifest import parse_rule as parse_engine_rule
 
@@ -65,6 +67,7 @@ def import_manifest(
 
     with transaction.atomic():
         domains: dict[str, Domain] = {}
+        kept: dict[str, list[tuple]] = {}
         for form in forms:
             hostname = form["domain"].lower()
             if hostname not in domains:
@@ -75,6 +78,7 @@ def import_manifest(
                 if verify_domains and not domain.verified:
                     domain.verified = True
                     domain.save(update_fields=["verified"])
+                kept = _kept_backends(domain, kept)
                 domain.rules.all().delete()
                 domains[hostname] = domain
 
@@ -86,14 +90,49 @@ def import_manifest(
             package = packages.get(key) or package_for(organisation, key, form)
             packages[key] = package
             positions[hostname] = positions.get(hostname, -1) + 1
-            Rule.objects.create(
+            rule = Rule.objects.create(
                 package=package,
                 domain=domains[hostname],
                 type=form["type"],
                 config=config_of(form),
                 position=positions[hostname],
             )
+            _restore_kept(rule, kept.get(_identity(form)))
     return ImportSummary(domains=sorted(domains), packages=len(packages), rules=len(forms))
+
+
+def _identity(form: dict[str, Any]) -> str:
+    """A rule's manifest form without its backend fields: an imported rule
+    with the same identity as a replaced one keeps its alternate backends
+    (and their health), even when the manifest switched its primary."""
+    fields = backend_fields(form["type"])
+    rest = {key: value for key, value in form.items() if key not in fields}
+    rest["domain"] = rest["domain"].lower()
+    return json.dumps(rest, sort_keys=True)
+
+
+def _kept_backends(domain: Domain, kept: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """The alternates and primary health of the domain's rules, by identity,
+    before the import deletes the rules."""
+    rules = domain.rules.filter(backends__isnull=False).distinct().select_related("package")
+    for rule in rules.select_related("primary_health").prefetch_related("backends"):
+        primary = getattr(rule, "primary_health", None)
+        kept.setdefault(_identity(rule.manifest_form()), []).append(
+            (list(rule.backends.all()), primary)
+        )
+    return kept
+
+
+def _restore_kept(rule: Rule, kept: list[tuple] | None) -> None:
+    if not kept:
+        return
+    backends, primary = kept.pop(0)
+    for backend in backends:
+        backend.pk, backend.rule = backend.id, rule
+        backend.save(force_insert=True)
+    if primary is not None:
+        primary.pk, primary.rule = None, rule
+        primary.save(force_insert=True)
 
 
 def package_for(organisation: Organisation, key: str, form: dict[str, Any]) -> Package:

@@ -171,8 +171,9 @@ class Revision(models.Model):
     IMPORT = "import"
     VERIFY = "verify"
     ROLLBACK = "rollback"
-    ACTIONS = [(a, a) for a in (CREATE, UPDATE, DELETE, IMPORT, VERIFY, ROLLBACK)]
-    OBJECT_TYPES = [(t, t) for t in ("domain", "package", "rule", "manifest")]
+    HEALTH = "health"
+    ACTIONS = [(a, a) for a in (CREATE, UPDATE, DELETE, IMPORT, VERIFY, ROLLBACK, HEALTH)]
+    OBJECT_TYPES = [(t, t) for t in ("domain", "package", "rule", "manifest", "backend")]
 
     organisation = models.ForeignKey(Organisation, models.CASCADE, related_name="revisions")
     created = models.DateTimeField(auto_now_add=True)
@@ -194,3 +195,78 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id or ''} by {self.actor}"
+
+
+class HealthState(models.Model):
+    """What the health checks (apps.packages.health) know about one backend.
+
+    `healthy` is what the gateway acts on: a backend turns unhealthy after
+    BACKEND_UNHEALTHY_AFTER consecutive failed checks and healthy again after
+    BACKEND_HEALTHY_AFTER consecutive good ones. `last_probe` is the last
+    check, `last_change` the last flip of `healthy`, `last_error` why the
+    last failed check failed ("" once a check succeeds).
+    """
+
+    healthy = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    last_probe = models.DateTimeField(null=True, blank=True)
+    last_change = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    HEALTH_FIELDS = (
+        "healthy",
+        "consecutive_failures",
+        "consecutive_successes",
+        "last_probe",
+        "last_change",
+        "last_error",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Backend(HealthState):
+    """An alternate backend of a rule, tried after the rule's own (its primary).
+
+    - `rule`: the rule it serves for (`rule.backends`, ordered by position).
+    - `position`: its place among the rule's alternates (0 is tried first,
+      right after the primary).
+    - `config`: overrides of the rule type's backend fields only, in manifest
+      form (e.g. `{"registry": "ghcr.io"}` for docker, `{"outgoing-url": ...}`
+      for files); the rule with them applied is validated by the engine
+      (apps.gateway.engine.backends). An empty override is not allowed.
+    - `weight`: canary percentage (0-100) of the requests it takes while it
+      and the primary are healthy; null means failover only.
+    - health (HealthState): `healthy`, consecutive failures/successes,
+      `last_probe`, `last_change`, `last_error`, kept by the health task;
+      not part of revisions (a rollback does not bring back old health).
+
+    Changed only through apps.packages.services (add_backend, update_backend,
+    remove_backend, reorder_backends, set_backend_weight), which records
+    revisions; saving one republishes its rule's domain.
+    """
+
+    rule = models.ForeignKey(Rule, models.CASCADE, related_name="backends")
+    position = models.PositiveIntegerField(default=0)
+    config = models.JSONField(default=dict)
+    weight = models.PositiveSmallIntegerField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["rule", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"backend {self.position} of {self.rule}"
+
+
+class PrimaryHealth(HealthState):
+    """The health of a rule's own (primary) backend, kept once the rule has
+    alternates: the gateway fails over from it, and back to it, on this."""
+
+    rule = models.OneToOneField(Rule, models.CASCADE, related_name="primary_health")
+
+    def __str__(self) -> str:
+        return f"primary backend of {self.rule}"

@@ -8,8 +8,10 @@ a Domain or Rule publishes the routing table on commit (apps.gateway.signals),
 so a change is live once the transaction commits.
 
 Snapshots (a revision's `before` / `after`) are plain JSON: a rule is its
-manifest form plus id and position; a package or domain carries its rules,
-so rolling back its deletion brings them back.
+manifest form plus id and position (and its alternate backends, when it has
+some); a package or domain carries its rules, so rolling back its deletion
+brings them back. A backend is its id, rule, position, overrides and weight:
+its health is not configuration and is never rolled back.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken, Organisation, User
+from apps.gateway.engine.backends import alternate_rule, check_weights
 from apps.gateway.engine.manifest import parse_manifest, parse_rule
 from apps.gateway.engine.rules import FieldError
+from apps.migration_checks import backends as described
+from apps.migration_checks.guard import FIELD as CHECK_FIELD
+from apps.migration_checks.guard import switch_problem
 
 from . import manifests
 from .domains import claim_problem, has_challenge_record
-from .models import Domain, Package, Revision, Rule
+from .models import Backend, Domain, Package, Revision, Rule
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,26 @@ class Forbidden(Rejected):
 
 
 def rule_snapshot(rule: Rule) -> dict[str, Any]:
-    return {"id": rule.id, "position": rule.position, "rule": rule.manifest_form()}
+    snapshot = {"id": rule.id, "position": rule.position, "rule": rule.manifest_form()}
+    backends = [backend_snapshot(backend) for backend in rule.backends.all()]
+    if backends:
+        snapshot["backends"] = backends
+    return snapshot
+
+
+def backend_snapshot(backend: Backend) -> dict[str, Any]:
+    return {
+        "id": backend.id,
+        "rule": backend.rule_id,
+        "position": backend.position,
+        "config": backend.config,
+        "weight": backend.weight,
+    }
 
 
 def _rules_snapshot(rules) -> list[dict[str, Any]]:
-    return [rule_snapshot(rule) for rule in rules.select_related("domain", "package")]
+    rules = rules.select_related("domain", "package").prefetch_related("backends")
+    return [rule_snapshot(rule) for rule in rules]
 
 
 def package_snapshot(package: Package) -> dict[str, Any]:
@@ -189,6 +210,8 @@ def update_rule(
     }
     snapshot = {"position": before["position"] if position is None else position, "rule": merged}
     rule = _put_rule(organisation, snapshot, rule)
+    for backend in rule.backends.all():
+        _check_backend(rule, backend.config, f"backends[{backend.position}].")
     _record(organisation, actor, Revision.UPDATE, "rule", rule.id, before, rule_snapshot(rule))
     return rule
 
@@ -306,16 +329,260 @@ def import_manifest(
     return summary, revision
 
 
+# --- Backends ------------------------------------------------------------------------------
+#
+# A rule's own backend fields are its primary backend; Backend rows are its
+# alternates (apps.gateway.engine.backends says how a request picks one).
+# Positions are kept dense (0, 1, 2 ...): adding or moving one shifts the rest.
+
+
+def _own_backends(organisation: Organisation):
+    return Backend.objects.filter(rule__domain__organisation=organisation)
+
+
+def _check_backend(rule: Rule, config: Any, prefix: str = "") -> dict[str, Any]:
+    """The overrides, validated by the engine against the rule's current form."""
+    try:
+        alternate_rule(rule.manifest_form(), config)
+    except FieldError as error:
+        raise Rejected([(prefix + error.field, error.reason)]) from None
+    return dict(config)
+
+
+def _check_weights(rule: Rule, backend: Backend) -> None:
+    others = [b.weight for b in rule.backends.exclude(id=backend.id)]
+    try:
+        check_weights([*others, backend.weight])
+    except FieldError as error:
+        raise Rejected([(error.field, error.reason)]) from None
+
+
+def _place(rule: Rule, backend: Backend, position: int | None) -> None:
+    """Save `backend` at `position` among its rule's alternates (None: last;
+    past the end: last) and renumber the others densely."""
+    others = list(rule.backends.exclude(id=backend.id).order_by("position", "id"))
+    index = len(others) if position is None else min(max(position, 0), len(others))
+    others.insert(index, backend)
+    for number, item in enumerate(others):
+        if item is backend:
+            item.position = number
+            item.save()
+        elif item.position != number:
+            item.position = number
+            item.save(update_fields=["position", "updated"])
+
+
+def _put_backend(
+    organisation: Organisation, rule: Rule, snapshot: dict[str, Any], backend: Backend | None
+) -> Backend:
+    backend = backend or Backend(id=snapshot.get("id"))
+    backend.rule = rule
+    backend.config = _check_backend(rule, snapshot["config"])
+    backend.weight = snapshot.get("weight")
+    _check_weights(rule, backend)
+    _place(rule, backend, snapshot.get("position"))
+    return backend
+
+
+def _put_backends(organisation: Organisation, rule: Rule, snapshots: list[dict]) -> None:
+    """Make the rule's alternates exactly the snapshots (ids kept)."""
+    wanted = {snapshot["id"] for snapshot in snapshots}
+    rule.backends.exclude(id__in=wanted).delete()
+    for snapshot in sorted(snapshots, key=lambda item: item["position"]):
+        backend = _own_backends(organisation).filter(id=snapshot["id"]).first()
+        _put_backend(organisation, rule, snapshot, backend)
+
+
+def _weight(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise Rejected([("weight", "must be a whole number from 0 to 100, or null")])
+    return value
+
+
+@transaction.atomic
+def add_backend(
+    rule: Rule,
+    actor: Actor,
+    config: dict[str, Any],
+    weight: int | None = None,
+    position: int | None = None,
+) -> Backend:
+    """A new alternate backend of `rule`: `config` overrides the rule type's
+    backend fields (e.g. `{"registry": "ghcr.io"}`), `weight` is its canary
+    percentage (None: failover only). Without a position it goes last."""
+    organisation = rule.domain.organisation
+    snapshot = {"config": config, "weight": _weight(weight), "position": position}
+    backend = _put_backend(organisation, rule, snapshot, None)
+    after = backend_snapshot(backend)
+    _record(organisation, actor, Revision.CREATE, "backend", backend.id, None, after)
+    return backend
+
+
+BACKEND_CHANGES = ("config", "weight", "position")
+
+
+@transaction.atomic
+def update_backend(backend: Backend, actor: Actor, **changes: Any) -> Backend:
+    """Change an alternate's `config` (replaced whole), `weight` (None: failover
+    only) and/or `position` (its place among the rule's alternates)."""
+    unknown = sorted(set(changes) - set(BACKEND_CHANGES))
+    if unknown:
+        raise Rejected([(name, "cannot be changed") for name in unknown])
+    backend = Backend.objects.select_for_update().select_related("rule__domain").get(id=backend.id)
+    organisation = backend.rule.domain.organisation
+    before = backend_snapshot(backend)
+    snapshot = {**before, **changes, "weight": _weight(changes.get("weight", before["weight"]))}
+    backend = _put_backend(organisation, backend.rule, snapshot, backend)
+    after = backend_snapshot(backend)
+    _record(organisation, actor, Revision.UPDATE, "backend", backend.id, before, after)
+    return backend
+
+
+def set_backend_weight(backend: Backend, actor: Actor, weight: int | None) -> Backend:
+    """Shift a canary share: `weight` percent of requests (None: failover only)."""
+    return update_backend(backend, actor, weight=weight)
+
+
+@transaction.atomic
+def remove_backend(backend: Backend, actor: Actor) -> None:
+    organisation = backend.rule.domain.organisation
+    before = backend_snapshot(backend)
+    rule = backend.rule
+    backend.delete()
+    _place_all(rule)
+    _record(organisation, actor, Revision.DELETE, "backend", before["id"], before, None)
+
+
+def _place_all(rule: Rule) -> None:
+    for number, backend in enumerate(rule.backends.order_by("position", "id")):
+        if backend.position != number:
+            backend.position = number
+            backend.save(update_fields=["position", "updated"])
+
+
+@transaction.atomic
+def reorder_backends(rule: Rule, actor: Actor, order: list[int]) -> list[Backend]:
+    """Put the rule's alternates in the order of `order` (every backend id of
+    the rule, once); recorded as a change of the rule."""
+    backends = {backend.id: backend for backend in rule.backends.all()}
+    if sorted(order) != sorted(backends):
+        raise Rejected([("order", "must list every backend id of the rule exactly once")])
+    before = rule_snapshot(rule)
+    for number, backend_id in enumerate(order):
+        backend = backends[backend_id]
+        if backend.position != number:
+            backend.position = number
+            backend.save(update_fields=["position", "updated"])
+    organisation = rule.domain.organisation
+    _record(organisation, actor, Revision.UPDATE, "rule", rule.id, before, rule_snapshot(rule))
+    return [backends[backend_id] for backend_id in order]
+
+
+def _restore_backend(organisation: Organisation, backend_id: int, snapshot: dict | None) -> None:
+    backend = _own_backends(organisation).filter(id=backend_id).first()
+    if snapshot is None:
+        if backend is not None:
+            rule = backend.rule
+            backend.delete()
+            _place_all(rule)
+        return
+    rule = Rule.objects.filter(id=snapshot["rule"], domain__organisation=organisation).first()
+    if rule is None:
+        raise Rejected([("rule", "the backend's rule no longer exists")])
+    _put_backend(organisation, rule, snapshot, backend)
+
+
+def record_health_change(subject: Backend | Rule, before: dict, after: dict) -> Revision:
+    """Record a health flip (by the system) of an alternate (a Backend) or of
+    a rule's primary backend (the Rule); never rolled back."""
+    if isinstance(subject, Backend):
+        rule, object_type = subject.rule, "backend"
+    else:
+        rule, object_type = subject, "rule"
+    organisation = rule.domain.organisation
+    return _record(organisation, SYSTEM, Revision.HEALTH, object_type, subject.id, before, after)
+
+
+# --- Guarded switches ----------------------------------------------------------------------
+#
+# Moving a package to another backend, in steps: compare the backends
+# (apps.migration_checks), give the new one a canary share (shift_traffic),
+# then make it the rule's own (switch_backend). Each step is a revision, so
+# one rollback undoes it.
+
+
+def _require_clean_check(rule: Rule, old, new) -> None:
+    problem = switch_problem(rule.domain.organisation, old, new)
+    if problem:
+        raise Rejected([(CHECK_FIELD, problem)])
+
+
+def _described(rule: Rule, config: Any):
+    try:
+        return described.with_overrides(rule, config)
+    except FieldError as error:
+        raise Rejected([(error.field, error.reason)]) from None
+
+
+@transaction.atomic
+def switch_backend(
+    rule: Rule, actor: Actor, config: dict[str, Any], *, require_clean_check: bool = True
+) -> Rule:
+    """Make `config` (overrides of the rule type's backend fields, as an
+    alternate's) the rule's own backend.
+
+    With `require_clean_check`, refused (field `migration_check`) unless the
+    latest migration check of exactly this move is clean and recent. An
+    alternate serving exactly the new backend takes the old one's fields
+    instead, as a failover-only alternate, so the old backend stays at hand.
+    Recorded as one revision of the rule: one rollback puts it all back.
+    """
+    rule = Rule.objects.select_for_update().select_related("domain__organisation").get(id=rule.id)
+    organisation = rule.domain.organisation
+    old, new = described.primary(rule), _described(rule, config)
+    if require_clean_check:
+        _require_clean_check(rule, old, new)
+    before = rule_snapshot(rule)
+    for backend in rule.backends.all():
+        if _described(rule, backend.config).form != new.form:
+            continue
+        swapped = {key: old.form[key] for key in backend.config if key in old.form}
+        if len(swapped) < len(backend.config):
+            backend.delete()  # the old backend was a default that no override can name
+            continue
+        backend.config, backend.weight = swapped, None
+        backend.save(update_fields=["config", "weight", "updated"])
+    _put_rule(organisation, {"position": rule.position, "rule": dict(new.form)}, rule)
+    _place_all(rule)
+    _record(organisation, actor, Revision.UPDATE, "rule", rule.id, before, rule_snapshot(rule))
+    return rule
+
+
+def shift_traffic(
+    backend: Backend, actor: Actor, weight: int | None, *, require_clean_check: bool = True
+) -> Backend:
+    """Send `weight` percent of the rule's requests to the alternate `backend`
+    (None: failover only). With `require_clean_check`, a share above 0 is
+    refused unless the latest migration check of the move from the rule's own
+    backend to this one is clean and recent; taking traffic away never is."""
+    if require_clean_check and weight:
+        rule = backend.rule
+        _require_clean_check(rule, described.primary(rule), _described(rule, backend.config))
+    return set_backend_weight(backend, actor, weight)
+
+
 # --- Rollback ------------------------------------------------------------------------------
 
 
 def _restore_rule(organisation: Organisation, rule_id: int, snapshot: dict | None) -> None:
+    """The rule as the snapshot says, its alternate backends included."""
     rule = Rule.objects.filter(id=rule_id, domain__organisation=organisation).first()
     if snapshot is None:
         if rule is not None:
             rule.delete()
         return
-    _put_rule(organisation, snapshot, rule)
+    rule = _put_rule(organisation, snapshot, rule)
+    _put_backends(organisation, rule, snapshot.get("backends", []))
 
 
 def _restore_rules(organisation: Organisation, snapshots: list[dict]) -> None:
@@ -384,6 +651,9 @@ def _current_state(revision: Revision) -> Any:
     if revision.object_type == "package":
         found = Package.objects.filter(id=object_id, organisation=organisation).first()
         return found and package_snapshot(found)
+    if revision.object_type == "backend":
+        found = _own_backends(organisation).filter(id=object_id).first()
+        return found and backend_snapshot(found)
     found = Domain.objects.filter(id=object_id, organisation=organisation).first()
     return found and domain_snapshot(found)
 
@@ -393,6 +663,7 @@ _RESTORERS = {
     "package": _restore_package,
     "domain": _restore_domain,
     "manifest": _restore_manifest,
+    "backend": _restore_backend,
 }
 
 
@@ -402,6 +673,8 @@ def rollback(revision: Revision, actor: Actor) -> Revision:
     as a new revision (so a rollback can itself be rolled back)."""
     if revision.action == Revision.VERIFY:
         raise Rejected([(None, "a verification follows DNS and cannot be rolled back")])
+    if revision.action == Revision.HEALTH:
+        raise Rejected([(None, "a health change follows the checks and cannot be rolled back")])
     current = _current_state(revision)
     _RESTORERS[revision.object_type](revision.organisation, revision.object_id, revision.before)
     return _record(

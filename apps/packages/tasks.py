@@ -1,4 +1,4 @@
-"""Background work on domains."""
+"""Background work on domains and backends."""
 
 from __future__ import annotations
 
@@ -16,3 +16,13 @@ def verify_pending_domains() -> int:
     for domain in Domain.objects.filter(verified=False).order_by("checked", "id"):
         verified += verify_domain(domain)
     return verified
+
+
+@shared_task
+def check_backend_health() -> int:
+    """One round of health checks of every backend of the rules with alternates
+    (apps.packages.health); returns how many changed health. Safe to run twice:
+    a second round only counts one more check."""
+    from .health import check_all
+
+    return check_all()

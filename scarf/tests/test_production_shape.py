@@ -1,8 +1,15 @@
 """docker-compose.yml cannot run here (no container engine), so check its shape."""
 
+import os
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import yaml
+
+from scarf.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +25,7 @@ def test_it_runs_postgres_redis_web_worker_and_beat():
 def test_the_app_services_run_the_right_commands():
     services = compose()["services"]
 
-    assert services["web"]["command"][:2] == ["gunicorn", "scarf.wsgi:application"]
+    assert services["web"]["command"] == ["python", "-m", "scarf.serving"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "scarf", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "scarf", "beat"]
 
@@ -42,11 +49,45 @@ def test_services_have_health_checks_and_the_database_a_volume():
     assert "postgres-data" in compose()["volumes"]
 
 
-def test_the_image_serves_the_wsgi_application_with_the_gunicorn_config():
+def test_the_image_runs_the_production_server():
     dockerfile = (ROOT / "Dockerfile").read_text()
 
-    assert (
-        'CMD ["gunicorn", "scarf.wsgi:application", "--config", "scarf/gunicorn.conf.py"]'
-        in dockerfile
-    )
-    assert (ROOT / "scarf" / "gunicorn.conf.py").exists()
+    assert 'CMD ["python", "-m", "scarf.serving"]' in dockerfile
+
+
+def test_the_production_server_serves_the_product(tmp_path):
+    """`python -m scarf.serving`: granian, several workers, the WSGI application."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "scarf.settings",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "VAR_DIR": str(tmp_path),
+    }
+    with open(tmp_path / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "scarf.serving"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+    try:
+        body = wait_for(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        server.terminate()
+        server.wait(15)
+
+    assert body == b"ok\n"
+    assert b"Spawning worker-2" in (tmp_path / "server.log").read_bytes()
+
+
+def wait_for(url: str) -> bytes:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

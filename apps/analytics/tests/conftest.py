@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from netaddr import IPSet
 
 from apps.analytics import enrichment
 from apps.analytics.consumer import StreamConsumer
-from apps.gateway.recording import EVENTS_STREAM, uuid7
+from apps.gateway.recording import EVENTS_STREAM, dump_events, uuid7
 from apps.gateway.tests.conftest import (  # noqa: F401 - the gateway's fixtures, shared
     acme,
     every_rule_type,
@@ -73,8 +72,9 @@ def make_event(**fields) -> dict:
 
 
 def add_to_stream(redis_db, events: list[dict]) -> None:
+    """One stream entry per event, so tests can stop a consumer between events."""
     for event in events:
-        redis_db.xadd(EVENTS_STREAM, {"event": json.dumps(event)})
+        redis_db.xadd(EVENTS_STREAM, {"events": dump_events([event])})
 
 
 def consumer(redis_db, name: str = "test-consumer", **options) -> StreamConsumer:

@@ -12,7 +12,12 @@ import redis
 from apps.analytics.models import DownloadEvent
 from apps.analytics.queries import totals
 from apps.analytics.spool import Spool
-from apps.gateway.recording import EVENTS_STREAM, GroupCommitter, RedisStreamSink
+from apps.gateway.recording import (
+    EVENTS_STREAM,
+    GroupCommitter,
+    RedisStreamSink,
+    read_stream_events,
+)
 from apps.packages.manifests import import_manifest
 from scarf.testing import free_port
 
@@ -96,5 +101,5 @@ def test_the_committer_replays_the_spool_once_redis_is_back(throwaway_redis, tmp
     time.sleep(1.1)  # past the retry delay
     committer.record([make_event()])
 
-    assert client.xlen(EVENTS_STREAM) == 6
+    assert len(read_stream_events(client)) == 6
     assert not committer.spool.pending()

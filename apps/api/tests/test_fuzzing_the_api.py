@@ -9,6 +9,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -20,6 +21,9 @@ from .conftest import issue_token
 pytestmark = pytest.mark.slow
 
 EXAMPLES_PER_OPERATION = 12  # about 300 requests in all, well under a minute
+# Invalid input (wrong types, missing fields, ids that are not numbers): fewer
+# examples, as each is refused early.
+NEGATIVE_EXAMPLES_PER_OPERATION = 6
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -39,21 +43,18 @@ def in_process_wsgi():
         signal.connect(close_old_connections)
 
 
-def test_fuzzing_every_operation_finds_no_server_error_and_no_answer_outside_the_schema(
-    acme, ada, settings, dns_server, in_process_wsgi
-):
-    settings.API_RATE_LIMIT = "100000/min"
-    headers = {"Authorization": f"Bearer {issue_token(acme, ada)}"}
-    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", in_process_wsgi)
+def fuzz_every_operation(app, headers, mode: GenerationMode, examples: int):
+    """Send `examples` generated requests to each operation; (failures, statuses)."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 30
     failures, statuses = [], []
 
     for operation in operations:
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         @hypothesis_settings(
-            max_examples=EXAMPLES_PER_OPERATION,
+            max_examples=examples,
             deadline=None,
             database=None,
             derandomize=True,
@@ -70,7 +71,34 @@ def test_fuzzing_every_operation_finds_no_server_error_and_no_answer_outside_the
 
         fuzz()
 
+    return failures, statuses
+
+
+def test_fuzzing_every_operation_finds_no_server_error_and_no_answer_outside_the_schema(
+    acme, ada, settings, dns_server, in_process_wsgi
+):
+    settings.API_RATE_LIMIT = "100000/min"
+    headers = {"Authorization": f"Bearer {issue_token(acme, ada)}"}
+
+    failures, statuses = fuzz_every_operation(
+        in_process_wsgi, headers, GenerationMode.POSITIVE, EXAMPLES_PER_OPERATION
+    )
+
     assert failures == []
     assert len(statuses) > 200
     assert 401 not in statuses  # the token held throughout
     assert {200, 201, 400, 404} <= set(statuses)  # it reached both success and refusal
+
+
+def test_fuzzing_every_operation_with_invalid_input_finds_no_server_error(
+    acme, ada, settings, dns_server, in_process_wsgi
+):
+    settings.API_RATE_LIMIT = "100000/min"
+    headers = {"Authorization": f"Bearer {issue_token(acme, ada)}"}
+
+    failures, statuses = fuzz_every_operation(
+        in_process_wsgi, headers, GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES_PER_OPERATION
+    )
+
+    assert failures == []
+    assert 400 in statuses

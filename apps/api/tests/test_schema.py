@@ -60,7 +60,18 @@ def test_the_analytics_exports_are_documented_as_streamed_csv_and_ndjson(schema)
 
 def test_the_swagger_ui_is_served(client, db):
     response = client.get("/api/v1/docs/")
+    script = client.get("/api/v1/docs/?script=")
 
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
-    assert b"/api/v1/schema/" in response.content
+    assert b'<script src="/api/v1/docs/?script="></script>' in response.content
+    assert script["Content-Type"].startswith("application/javascript")
+    assert b"/api/v1/schema/" in script.content
+
+
+def test_the_swagger_ui_runs_no_inline_script(client, db):
+    policy = client.get("/api/v1/docs/")["Content-Security-Policy"]
+
+    script_src = next(d for d in policy.split("; ") if d.startswith("script-src"))
+    assert script_src == "script-src 'self' https://cdn.jsdelivr.net"
+    assert "frame-ancestors 'none'" in policy

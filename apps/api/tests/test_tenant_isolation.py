@@ -13,9 +13,12 @@ from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Invitation, Membership, Organisation
 from apps.analytics.tests.conftest import ingest, make_event
+from apps.migration_checks.models import MigrationCheck
 from apps.packages import services
 from apps.packages.manifests import export_manifest
-from apps.packages.models import Domain, Package, Rule
+from apps.packages.models import Backend, Domain, Package, Rule
+from apps.webhooks.events import TEST, emit
+from apps.webhooks.models import Delivery, Webhook
 
 from .conftest import api_client, issue_token, join, load_manifest, make_user
 
@@ -44,10 +47,23 @@ def globex(db):
     services.claim_domain(organisation, services.Actor(bob), "get.globex.test")
     Domain.objects.filter(hostname="get.globex.test").update(verified=True)
     services.import_manifest(organisation, services.Actor(bob), GLOBEX_MANIFEST)
+    services.add_backend(
+        Rule.objects.get(domain__organisation=organisation),
+        services.Actor(bob),
+        {"outgoing-url": "https://mirror.globex.example/cli"},
+    )
     join(organisation, "carol@globex.test", Membership.MEMBER)
     ApiToken.issue(organisation, bob, name="globex ci", scope="write")
     _, secret = Invitation.issue(organisation, bob, "dora@example.com", Membership.ADMIN)
     organisation.invitation_secret = secret
+    webhook = Webhook.objects.create(
+        organisation=organisation, url="https://hooks.globex.example/x", description="Globex alerts"
+    )
+    emit(organisation, TEST, {"from": "Globex"}, webhooks=[webhook])
+    rule = Rule.objects.get(domain__organisation=organisation)
+    MigrationCheck.objects.create(
+        organisation=organisation, rule=rule, old={}, new={}, pair="0" * 64, actor="Globex"
+    )
     return organisation
 
 
@@ -59,10 +75,14 @@ def state_of(organisation: Organisation) -> dict:
         "domains": list(organisation.domains.values()),
         "packages": list(organisation.packages.values()),
         "rules": list(Rule.objects.filter(domain__organisation=organisation).values()),
+        "backends": list(Backend.objects.filter(rule__domain__organisation=organisation).values()),
         "members": list(organisation.memberships.values()),
         "tokens": list(organisation.api_tokens.values()),
         "invitations": list(organisation.invitations.values()),
         "revisions": list(organisation.revisions.values()),
+        "webhooks": list(organisation.webhooks.values()),
+        "deliveries": list(Delivery.objects.filter(webhook__organisation=organisation).values()),
+        "migration_checks": list(organisation.migration_checks.values()),
     }
 
 
@@ -76,7 +96,11 @@ def ids_of(organisation: Organisation) -> dict[str, int]:
         "domains": organisation.domains.get(hostname="get.globex.test").id,
         "packages": organisation.packages.get().id,
         "rules": Rule.objects.get(domain__organisation=organisation).id,
+        "backends": Backend.objects.get(rule__domain__organisation=organisation).id,
         "revisions": organisation.revisions.first().id,
+        "webhooks": organisation.webhooks.get().id,
+        "webhook-deliveries": Delivery.objects.get(webhook__organisation=organisation).id,
+        "migration-checks": organisation.migration_checks.get().id,
     }
 
 
@@ -89,15 +113,25 @@ def cases(globex: Organisation) -> list[tuple[str, str, object]]:
         ("patch", "members/{id}/", {"role": "owner"}),
         ("patch", "packages/{id}/", {"name": "Pwned"}),
         ("patch", "rules/{id}/", {"outgoing-url": "https://evil.example/cli"}),
+        ("patch", "backends/{id}/", {"config": {"outgoing-url": "https://evil.example/cli"}}),
+        ("get", "rules/{id}/backends/", None),
         ("delete", "{kind}/{id}/", None),
         ("post", "domains/{id}/verify/", None),
         ("post", "revisions/{id}/rollback/", None),
+        ("patch", "webhooks/{id}/", {"url": "https://evil.example/x"}),
+        ("post", "webhooks/{id}/rotate-secret/", None),
+        ("post", "webhooks/{id}/test/", None),
+        ("post", "migration-checks/{id}/switch/", {}),
     ]
     walked = []
     for method, template, body in by_id:
         kinds = [template.split("/")[0]] if "{kind}" not in template else list(ids)
         for kind in kinds:
-            if method == "delete" and kind == "revisions":
+            if method == "delete" and kind in (
+                "revisions",
+                "migration-checks",
+                "webhook-deliveries",
+            ):
                 continue
             path = template.format(kind=kind, id=ids[kind])
             walked.append((method, path, body))
@@ -105,8 +139,18 @@ def cases(globex: Organisation) -> list[tuple[str, str, object]]:
     walked += [
         ("post", "manifest/", {"rules": [rule]}),
         ("post", "rules/", rule),
+        (
+            "post",
+            "backends/",
+            {"rule": ids["rules"], "config": {"outgoing-url": "https://evil.example/x"}},
+        ),
         ("post", "resolve/", {"host": "get.globex.test", "path": "/cli"}),
         ("post", "invitations/accept/", {"token": globex.invitation_secret}),
+        (
+            "post",
+            "migration-checks/",
+            {"rule": ids["rules"], "new": {"outgoing-url": "https://x.example/"}},
+        ),
     ]
     return walked
 
@@ -114,6 +158,7 @@ def cases(globex: Organisation) -> list[tuple[str, str, object]]:
 # Operations that only ever act on the caller's own organisation: listing (B's
 # objects must not appear) and creating (the new object is A's).
 OWN_ONLY = {
+    ("get", "backends/"),
     ("get", "domains/"),
     ("get", "invitations/"),
     ("get", "manifest/"),
@@ -123,6 +168,10 @@ OWN_ONLY = {
     ("get", "revisions/"),
     ("get", "rules/"),
     ("get", "tokens/"),
+    ("get", "migration-checks/"),
+    ("get", "webhooks/"),
+    ("get", "webhook-deliveries/"),
+    ("post", "webhooks/"),
     ("post", "domains/"),
     ("post", "invitations/"),
     ("post", "organisations/"),
@@ -145,6 +194,7 @@ CREATES = {
     "organisations/": {"name": "Acme Two"},
     "packages/": {"key": "globex-cli", "name": "Mine", "kind": "file"},
     "tokens/": {"name": "mine", "scope": "read"},
+    "webhooks/": {"url": "https://93.184.215.14/hook", "events": ["migration_check.finished"]},
 }
 
 

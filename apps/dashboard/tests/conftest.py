@@ -4,6 +4,7 @@ import pytest
 
 from apps.accounts.models import Membership, Organisation, User
 from apps.analytics.models import Rollup
+from apps.analytics.tests.conftest import test_mmdb  # noqa: F401 - analytics' fixtures, shared
 from apps.dashboard.forms import KIND_BY_TYPE, initial_of
 from apps.gateway.tests.conftest import load_manifest
 from apps.packages.manifests import import_manifest

@@ -1,8 +1,9 @@
 """A maintainer's first day in headless Chromium: sign up, create a package,
-send downloads through the gateway, see them on the chart, switch the
-backend, roll back. Once against the production shape (PostgreSQL, Redis,
-a real Celery worker), once in embedded mode (SQLite, no services).
-Screenshots go to var/test-artifacts/dashboard/<mode>/."""
+send downloads through the gateway, see them on the chart (and filtered by
+version), switch the backend, roll back, see what the rollback changed.
+Once against the production shape (PostgreSQL, Redis, a real Celery
+worker), once in embedded mode (SQLite, no services). Screenshots go to
+var/test-artifacts/dashboard/<mode>/."""
 
 import re
 
@@ -71,6 +72,10 @@ def first_day(server, folder, ingest):
         assert page.locator("#total-downloads").inner_text() == "3"
         assert page.locator("#series-chart").is_visible()
         screenshot(page, "3-analytics", folder)
+        page.get_by_label("Version").fill("1.0")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_text("Filtered counts are read from the raw events").wait_for()
+        assert page.locator("#total-downloads").inner_text() == "3"
         page.get_by_role("link", name="Packages").click()
         assert page.get_by_role("img", name="3 downloads in 30 days").is_visible()
         screenshot(page, "4-packages", folder)
@@ -83,6 +88,10 @@ def first_day(server, folder, ingest):
         page.get_by_text("Rolled back").wait_for()
         screenshot(page, "6-rolled-back", folder)
         assert redirects_to(server, HOST, PATH, GITHUB)
+
+        page.get_by_role("link", name=re.compile("What changed in revision")).first.click()
+        page.locator("ins", has_text="github.com/acme/cli").wait_for()
+        screenshot(page, "7-what-the-rollback-changed", folder)
 
 
 def test_a_maintainer_signs_up_publishes_counts_switches_and_rolls_back(

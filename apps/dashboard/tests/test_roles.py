@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from apps.accounts.models import ApiToken
+from apps.accounts.models import ApiToken, Invitation
 from apps.packages.models import Revision
 
 PAGES = [
@@ -30,7 +30,21 @@ def objects(acme):
         "domain": acme.domains.get(hostname="dl.acme.test"),
         "revision": Revision.objects.filter(organisation=acme).first(),
         "token": ApiToken.issue(acme, acme.memberships.first().user, name="ci")[0],
+        "owner": acme.memberships.get(),
+        "invitation": Invitation.issue(acme, acme.memberships.get().user, "d@example.com", "admin")[
+            0
+        ],
     }
+
+
+def confirmations(objects):
+    """Every page asking to confirm a deletion: only those who may delete see them."""
+    return [
+        reverse("package-delete", args=[objects["package"].id]),
+        reverse("rule-delete", args=[objects["rule"].id]),
+        reverse("domain-delete", args=[objects["domain"].id]),
+        reverse("member-remove", args=[objects["owner"].id]),
+    ]
 
 
 def changes(objects):
@@ -45,6 +59,13 @@ def changes(objects):
         (reverse("tokens"), {"name": "t", "scope": "write"}),
         (reverse("revoke-token", args=[objects["token"].id]), {}),
         (reverse("settings"), {"retention_days": "1", "count_bots": "on"}),
+        (
+            reverse("rule-new", args=[objects["package"].id]) + "?type=pixel-v1",
+            {"domain": "get.acme.test", "incoming_path": "/p.png"},
+        ),
+        (reverse("member-role", args=[objects["owner"].id]), {"role": "member"}),
+        (reverse("revoke-invitation", args=[objects["invitation"].id]), {}),
+        *((url, {}) for url in confirmations(objects)),
     ]
 
 
@@ -53,11 +74,20 @@ def test_a_member_sees_every_page(signed_in, name, args):
     assert signed_in("member").get(reverse(name, args=args)).status_code == 200
 
 
-def test_a_member_sees_the_package_and_backend_pages(signed_in, objects):
+def test_a_member_sees_the_package_backend_new_rule_and_revision_pages(signed_in, objects):
     client = signed_in("member")
 
     assert client.get(reverse("package", args=[objects["package"].id])).status_code == 200
     assert client.get(reverse("rule-edit", args=[objects["rule"].id])).status_code == 200
+    assert client.get(reverse("rule-new", args=[objects["package"].id])).status_code == 200
+    assert client.get(reverse("revision", args=[objects["revision"].id])).status_code == 200
+
+
+def test_a_member_is_not_asked_to_confirm_deletions(signed_in, objects):
+    client = signed_in("member")
+
+    for url in confirmations(objects):
+        assert client.get(url).status_code == 403, url
 
 
 def test_a_member_changes_nothing(signed_in, acme, objects):
@@ -68,15 +98,22 @@ def test_a_member_changes_nothing(signed_in, acme, objects):
         assert client.post(url, body).status_code == 403, url
 
     assert Revision.objects.count() == revisions
-    assert not acme.invitations.exists()
+    assert list(acme.invitations.values_list("email", flat=True)) == ["d@example.com"]
     assert acme.api_tokens.filter(revoked=None).count() == 1
+    assert acme.memberships.get(id=objects["owner"].id).role == "owner"
 
 
 def test_a_member_is_offered_no_buttons_that_change_things(signed_in, objects):
-    page = signed_in("member").get(reverse("package", args=[objects["package"].id]))
+    client = signed_in("member")
+    package = client.get(reverse("package", args=[objects["package"].id])).content.decode()
+    domains = client.get(reverse("domains")).content.decode()
+    members = client.get(reverse("members")).content.decode()
 
-    assert "Switch backend" not in page.content.decode()
-    assert "Roll back" not in page.content.decode()
+    for label in ("Switch backend", "Roll back", "Add a rule", "Delete package", "Delete rule"):
+        assert label not in package, label
+    assert reverse("domain-delete", args=[objects["domain"].id]) not in domains
+    assert "Change role" not in members
+    assert "Revoke" not in members
 
 
 def test_every_page_needs_a_login(client, objects):

@@ -16,9 +16,8 @@ def test_it_shows_what_changes_before_saving(signed_in, rule):
         reverse("rule-edit", args=[rule.id]), edit_form(rule, outgoing_url=NEW_URL)
     )
 
-    assert response.context["changes"] == [
-        {"field": "outgoing-url", "before": rule.config["outgoing-url"], "after": NEW_URL}
-    ]
+    changes = [(c.field, c.before, c.after) for c in response.context["changes"]]
+    assert changes == [("outgoing-url", rule.config["outgoing-url"], NEW_URL)]
     rule.refresh_from_db()
     assert rule.config["outgoing-url"] != NEW_URL
 

@@ -1,12 +1,17 @@
-"""Analytics of the organisation or of one package, and their raw export."""
+"""Analytics of the organisation or of one package, narrowed by version,
+client, country and CI, and their raw export."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 
 from apps.accounts.roles import READ, role_required
 from apps.analytics.export import export_csv, export_ndjson
+from apps.analytics.models import AnalyticsSettings
+from apps.analytics.queries import Filters
 
 from ..forms import AnalyticsFilterForm
 from ..stats import report
@@ -15,36 +20,60 @@ EXPORTS = {
     "csv": (export_csv, "text/csv"),
     "ndjson": (export_ndjson, "application/x-ndjson"),
 }
+# Breakdowns whose values are also filters: each value links to the page narrowed to it.
+FILTERING = {"version", "client", "country"}
 
 
-def _filters(request) -> AnalyticsFilterForm:
-    form = AnalyticsFilterForm(request.organisation.packages.order_by("name"), request.GET)
+def _filters(request, policy: AnalyticsSettings) -> AnalyticsFilterForm:
+    packages = request.organisation.packages.order_by("name")
+    form = AnalyticsFilterForm(packages, policy.count_bots, request.GET)
     form.is_valid()
     return form
 
 
-def _period(form: AnalyticsFilterForm) -> dict:
+def _selection(form: AnalyticsFilterForm) -> dict:
+    """What the form selects, as the query and export functions take it."""
     data = form.cleaned_data
     return {
         "start": data["start"],
         "end": data["end"],
         "packages": [data["package"]] if data.get("package") else None,
+        "filters": form.filters(),
+        "include_bots": data["include_bots"],
     }
+
+
+def _link_values(query, breakdowns: list[dict]) -> None:
+    """Give each known value of a filtering breakdown the query narrowed to it."""
+    for breakdown in breakdowns:
+        if breakdown["dimension"] not in FILTERING:
+            continue
+        for row in breakdown["rows"]:
+            if row["value"]:
+                narrowed = query.copy()
+                narrowed[breakdown["dimension"]] = row["value"]
+                row["query"] = narrowed.urlencode()
+
+
+def _without_filters(query):
+    unfiltered = query.copy()
+    for field in dataclasses.fields(Filters):
+        unfiltered.pop(field.name, None)
+    return unfiltered
 
 
 @role_required(READ)
 def analytics(request):
-    form = _filters(request)
-    context = {"form": form}
+    policy = AnalyticsSettings.for_organisation(request.organisation.id)
+    form = _filters(request, policy)
+    context = {"form": form, "retention_days": policy.effective_retention_days}
     if not form.errors:
-        period = _period(form)
-        context["report"] = report(
-            request.organisation.id,
-            period["start"],
-            period["end"],
-            form.cleaned_data["interval"],
-            period["packages"],
-        )
+        selected = _selection(form)
+        interval = form.cleaned_data["interval"]
+        context["report"] = report(request.organisation.id, interval, **selected)
+        _link_values(request.GET, context["report"]["breakdowns"])
+        context["filtered"] = bool(selected["filters"])
+        context["unfiltered_query"] = _without_filters(request.GET).urlencode()
         context["package"] = request.organisation.packages.filter(
             key=form.cleaned_data.get("package") or None
         ).first()
@@ -53,15 +82,15 @@ def analytics(request):
 
 @role_required(READ)
 def export(request, fmt: str):
-    """Raw events of the period, streamed as CSV or NDJSON."""
-    form = _filters(request)
+    """Raw events of the period that the filters keep, streamed as CSV or NDJSON."""
+    form = _filters(request, AnalyticsSettings.for_organisation(request.organisation.id))
     if fmt not in EXPORTS or form.errors:
         raise Http404("No such export")
     generate, content_type = EXPORTS[fmt]
-    period = _period(form)
+    selected = _selection(form)
     response = StreamingHttpResponse(
-        generate(request.organisation.id, **period), content_type=content_type
+        generate(request.organisation.id, **selected), content_type=content_type
     )
-    filename = f"{request.organisation.slug}-{period['start']}-{period['end']}.{fmt}"
+    filename = f"{request.organisation.slug}-{selected['start']}-{selected['end']}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -1,9 +1,12 @@
-"""Domains: the list with each one's DNS challenge, claiming, checking now."""
+"""Domains: the list with each one's DNS challenge, claiming, checking now,
+deleting."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import MANAGE, role_required
@@ -12,6 +15,7 @@ from apps.packages.models import Domain
 
 from ..decorators import sees_and_changes
 from ..forms import ClaimDomainForm
+from .deleting import confirm_deletion
 from .packages import actor
 
 
@@ -49,3 +53,22 @@ def verify_domain(request, domain_id: int):
             request, f"No TXT record at {domain.challenge_name} holds the expected value yet."
         )
     return redirect("domains")
+
+
+@role_required(MANAGE)
+def domain_delete(request, domain_id: int):
+    domain = get_object_or_404(Domain, id=domain_id, organisation=request.organisation)
+    rules = domain.rules.count()
+    return confirm_deletion(
+        request,
+        subject=f"the domain {domain.hostname}",
+        consequence=(
+            f"Its {rules} rule{pluralize(rules)} go with it: nothing is served on "
+            f"{domain.hostname} any more, and anyone may claim it. The audit log can restore "
+            "it, to be verified again."
+        ),
+        delete=lambda: services.delete_domain(domain, actor(request)),
+        cancel=reverse("domains"),
+        done=reverse("domains"),
+        message=f"Deleted {domain.hostname}; the audit log can restore it.",
+    )

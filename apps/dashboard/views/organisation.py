@@ -1,5 +1,7 @@
-"""The organisation: members and invitations, API tokens, analytics
-settings and the audit log (every revision, each one rollback-able)."""
+"""The organisation: members (their roles, removing them) and invitations,
+API tokens, analytics settings and the audit log (every revision, each one
+rollback-able). Changes to members, invitations and tokens are not
+revisions: the audit log holds changes to what the gateway serves."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import ApiToken, Invitation
-from apps.accounts.roles import MANAGE, OWN, READ, role_required
+from apps.accounts.models import ApiToken, Invitation, Membership
+from apps.accounts.roles import MANAGE, OWN, READ, allows, role_required
 from apps.analytics.models import AnalyticsSettings
+from apps.packages.services import Rejected
 
+from .. import memberships
 from ..decorators import sees_and_changes
-from ..forms import AnalyticsSettingsForm, InvitationForm, TokenForm
+from ..forms import AnalyticsSettingsForm, InvitationForm, RoleForm, TokenForm
+from .deleting import confirm_deletion
 
 
 @sees_and_changes(OWN)
@@ -35,8 +40,68 @@ def members(request):
             "invitations": organisation.invitations.filter(accepted=None),
             "form": form,
             "link": link,
+            "roles": Membership.ROLES,
+            "can_own": allows(request.membership.role, OWN),
         },
     )
+
+
+def _membership(request, membership_id: int) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user"),
+        id=membership_id,
+        organisation=request.organisation,
+    )
+
+
+@require_POST
+@role_required(OWN)
+def member_role(request, membership_id: int):
+    membership = _membership(request, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: owner, admin or member.")
+        return redirect("members")
+    try:
+        memberships.change_role(membership, form.cleaned_data["role"])
+    except Rejected as rejected:
+        messages.error(request, f"{membership.user} keeps their role: {rejected.errors[0][1]}.")
+    else:
+        role = membership.get_role_display().lower()
+        messages.success(request, f"{membership.user} is now {role} of {request.organisation}.")
+    return redirect("members")
+
+
+@role_required(OWN)
+def member_remove(request, membership_id: int):
+    membership = _membership(request, membership_id)
+    leaving = membership.user_id == request.user.id
+    return confirm_deletion(
+        request,
+        subject=f"{membership.user} from {request.organisation}",
+        consequence=(
+            "They lose access at once, and the API tokens they created stop working. "
+            "An owner can invite them again."
+        ),
+        delete=lambda: memberships.remove(membership),
+        cancel=reverse("members"),
+        done=reverse("home" if leaving else "members"),
+        message=f"Removed {membership.user} from {request.organisation}.",
+        action="Remove",
+    )
+
+
+@require_POST
+@role_required(OWN)
+def revoke_invitation(request, invitation_id: int):
+    invitation = get_object_or_404(
+        Invitation, id=invitation_id, organisation=request.organisation, accepted=None
+    )
+    invitation.delete()
+    messages.success(
+        request, f"Revoked the invitation of {invitation.email}; its link no longer works."
+    )
+    return redirect("members")
 
 
 @sees_and_changes(MANAGE)
@@ -70,6 +135,9 @@ def revoke_token(request, token_id: int):
 def organisation_settings(request):
     instance = AnalyticsSettings.for_organisation(request.organisation.id)
     form = AnalyticsSettingsForm(request.POST or None, instance=instance)
+    if not request.membership.can_manage:
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Saved the analytics settings.")

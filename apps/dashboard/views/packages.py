@@ -1,6 +1,7 @@
 """Packages: the list, creating one from a guided form, its page with the
-commands users run, switching its backend, its history and rollbacks, and
-the "try a request" box."""
+commands users run, adding, switching and deleting its rules, deleting it,
+its history (each revision's changes) and rollbacks, and the "try a
+request" box."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -18,12 +21,15 @@ from apps.accounts.roles import MANAGE, READ, role_required
 from apps.gateway.engine.manifest import parse_rule
 from apps.gateway.explain import resolve_request
 from apps.packages import services
+from apps.packages.health import backends_of
 from apps.packages.models import Package, Revision, Rule
 
 from ..commands import commands_for
 from ..decorators import is_htmx, sees_and_changes
 from ..forms import KIND_BY_TYPE, KINDS, RuleForm, TryRequestForm, initial_of
+from ..snapshots import compare
 from ..stats import daily_counts, sparkline
+from .deleting import confirm_deletion
 
 SPARKLINE_DAYS = 30
 
@@ -60,8 +66,34 @@ def package_create(request):
     kind = KIND_BY_TYPE.get(request.GET.get("type", ""))
     if kind is None:
         return render(request, "dashboard/package_kinds.html", {"kinds": KINDS})
-    domains = request.organisation.domains.all()
-    form = RuleForm(kind, domains, request.POST or None)
+    form = RuleForm(kind, request.organisation.domains.all(), request.POST or None)
+    return _create_rule(request, form, "dashboard/package_new.html", {"kind": kind})
+
+
+@sees_and_changes(MANAGE)
+def rule_create(request, package_id: int):
+    """Another rule for a package: on another domain, path or backend."""
+    package = _package(request, package_id)
+    kinds = [kind for kind in KINDS if Rule.KIND_OF_TYPE[kind.type] == package.kind]
+    kind = KIND_BY_TYPE.get(request.GET.get("type", ""))
+    if kind not in kinds:
+        return render(request, "dashboard/package_kinds.html", {"kinds": kinds, "package": package})
+    base = {"type": kind.type, Rule.package_key_field(kind.type): package.key}
+    form = RuleForm(
+        kind,
+        request.organisation.domains.all(),
+        request.POST or None,
+        base=base,
+        initial={"package_name": package.name},
+    )
+    return _create_rule(
+        request, form, "dashboard/rule_new.html", {"kind": kind, "package": package}
+    )
+
+
+def _create_rule(request, form: RuleForm, template: str, context: dict):
+    """Save a valid rule form's rule (live from then on) and show its package;
+    an htmx request only checks the fields filled in so far."""
     if request.method == "POST" and form.is_valid() and not is_htmx(request):
         try:
             rule = services.create_rule(request.organisation, actor(request), form.manifest_form())
@@ -69,12 +101,12 @@ def package_create(request):
             for field, message in rejected.errors:
                 form.add_rejection(field, message)
         else:
-            messages.success(request, f"Created {rule.package.name}; it serves downloads now.")
+            saved = f"{rule.get_type_display()} rule of {rule.package.name} on {rule.domain}"
+            messages.success(request, f"Saved the {saved}; it serves downloads now.")
             return redirect("package", rule.package_id)
-    template = (
-        "dashboard/_rule_form_errors.html" if is_htmx(request) else "dashboard/package_new.html"
-    )
-    return render(request, template, {"form": form, "kind": kind})
+    if is_htmx(request):
+        template = "dashboard/_rule_form_errors.html"
+    return render(request, template, {**context, "form": form})
 
 
 def _package(request, package_id: int) -> Package:
@@ -102,7 +134,16 @@ def package_detail(request, package_id: int):
             "rules": [{"rule": rule, "commands": commands_for(rule)} for rule in rules],
             "revisions": _revisions(package),
             "try_form": TryRequestForm(request.organisation.domains.filter(verified=True)),
+            "backends": backends_of(package),
         },
+    )
+
+
+def _rule(request, rule_id: int) -> Rule:
+    return get_object_or_404(
+        Rule.objects.select_related("domain", "package"),
+        id=rule_id,
+        domain__organisation=request.organisation,
     )
 
 
@@ -110,24 +151,14 @@ def package_detail(request, package_id: int):
 def rule_edit(request, rule_id: int):
     """Change a rule's backend: the first POST shows what changes, the second
     (`confirm`) saves it, live from then on."""
-    rule = get_object_or_404(
-        Rule.objects.select_related("domain", "package"),
-        id=rule_id,
-        domain__organisation=request.organisation,
-    )
+    rule = _rule(request, rule_id)
     kind = KIND_BY_TYPE[rule.type]
     before = rule.manifest_form()
-    form = RuleForm(
-        kind,
-        None,
-        request.POST or None,
-        editing=True,
-        initial={**initial_of(kind, before), "base": before},
-    )
+    form = RuleForm(kind, None, request.POST or None, base=before, initial=initial_of(kind, before))
     changes = []
     if request.method == "POST" and form.is_valid():
-        after = parse_rule(form.manifest_form(before)).to_manifest()
-        changes = _diff(parse_rule(before).to_manifest(), after)
+        after = parse_rule(form.manifest_form()).to_manifest()
+        changes = [c for c in compare(parse_rule(before).to_manifest(), after) if c.changed]
         if "confirm" in request.POST:
             try:
                 services.update_rule(rule, actor(request), _changes_of(before, after))
@@ -144,18 +175,64 @@ def rule_edit(request, rule_id: int):
     )
 
 
-def _diff(before: dict, after: dict) -> list[dict]:
-    keys = sorted(set(before) | set(after))
-    return [
-        {"field": key, "before": before.get(key), "after": after.get(key)}
-        for key in keys
-        if before.get(key) != after.get(key)
-    ]
-
-
 def _changes_of(before: dict, after: dict) -> dict:
     """What `update_rule` takes: changed fields, None for removed ones."""
     return {key: after.get(key) for key in set(before) | set(after)}
+
+
+@role_required(MANAGE)
+def rule_delete(request, rule_id: int):
+    rule = _rule(request, rule_id)
+    return confirm_deletion(
+        request,
+        subject=f"the {rule.get_type_display()} rule of {rule.package.name} on {rule.domain}",
+        consequence=(
+            "Requests it answers stop being served at once. The package and its other "
+            "rules stay, and its history can restore this rule."
+        ),
+        delete=lambda: services.delete_rule(rule, actor(request)),
+        cancel=reverse("package", args=[rule.package_id]),
+        done=reverse("package", args=[rule.package_id]),
+        message=f"Deleted the rule; {rule.package.name} no longer serves through it.",
+    )
+
+
+@role_required(MANAGE)
+def package_delete(request, package_id: int):
+    package = _package(request, package_id)
+    rules = package.rules.count()
+    return confirm_deletion(
+        request,
+        subject=f"the package {package.name}",
+        consequence=(
+            f"Its {rules} rule{pluralize(rules)} go with it: downloads through them stop at "
+            "once. Counted downloads stay in analytics, and the audit log can restore it."
+        ),
+        delete=lambda: services.delete_package(package, actor(request)),
+        cancel=reverse("package", args=[package.id]),
+        done=reverse("home"),
+        message=f"Deleted {package.name}; the audit log can restore it.",
+    )
+
+
+@role_required(READ)
+def revision_detail(request, revision_id: int):
+    """What a revision changed: every field of its object before and after."""
+    revision = get_object_or_404(
+        Revision.objects.select_related("reverts"),
+        id=revision_id,
+        organisation=request.organisation,
+    )
+    changes = compare(revision.before, revision.after)
+    return render(
+        request,
+        "dashboard/revision.html",
+        {
+            "revision": revision,
+            "changes": changes,
+            "changed": sum(change.changed for change in changes),
+        },
+    )
 
 
 @require_POST

@@ -228,6 +228,11 @@ class _FileRule(Rule):
             "owner": self.owner,
         }
 
+    def outgoing_for(self, variables: Mapping[str, str]) -> str | None:
+        """The outgoing URL for `variables` (None: none, or one is missing);
+        what a health check asks the backend for."""
+        return None if self._outgoing is None else self._outgoing.expand(variables)
+
     def _redirect_to(self, variables: Mapping[str, str], request: Request) -> str | None:
         """The expanded outgoing URL with the query forwarded, or None when a
         variable it needs was not captured."""

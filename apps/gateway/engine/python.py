@@ -19,10 +19,10 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from html import escape
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from .http import Request
@@ -39,6 +39,9 @@ from .rules import (
     required_str,
     without_none,
 )
+
+if TYPE_CHECKING:
+    from .backends import BackendSet
 
 RULE_TYPE = "python-v1"
 
@@ -154,11 +157,25 @@ class PythonRule(Rule):
 
     package_name: str
     package_id: str
+    # Alternate backends (apps/gateway/engine/backends.py): python rules are
+    # not wrapped, as the repository merges them; it chooses per request.
+    backend_set: BackendSet | None = field(default=None, kw_only=True, compare=False)
 
     @property
     def index_url(self) -> str | None:
         """Base URL of the upstream simple index to serve this project from."""
         return None
+
+    def with_backend_set(self, backends: BackendSet) -> PythonRule:
+        return replace(self, backend_set=backends)
+
+    @property
+    def any_index_url(self) -> bool:
+        """Whether this rule, or one of its alternates, names an upstream index."""
+        if self.index_url:
+            return True
+        alternates = self.backend_set.alternates if self.backend_set else ()
+        return any(alternate.rule.index_url for alternate in alternates)
 
     def merge_with(self, other: Rule) -> Rule | None:
         """Adjacent python rules of either type merge into one repository (§3.4)."""
@@ -265,7 +282,9 @@ class PythonProject:
     `display_name`, `package_id`, `rule_type` and `ref` come from its first rule,
     `files` maps each file name to the first python-v1 rule giving it, sorted by
     file name, `index_url` is the first upstream index its rules name (None:
-    served from its own files only) and `pages` lists its own files."""
+    served from its own files only) and `pages` lists its own files.
+    `index_backends` are the alternates of the rule giving the index, when it
+    has some: each request then chooses its index among them."""
 
     name: str
     display_name: str
@@ -275,6 +294,7 @@ class PythonProject:
     files: Mapping[str, PythonFileRule]
     index_url: str | None
     pages: Pages
+    index_backends: BackendSet | None = None
 
     @classmethod
     def build(cls, rules: list[PythonRule]) -> PythonProject:
@@ -285,6 +305,7 @@ class PythonProject:
             if isinstance(rule, PythonFileRule):
                 by_name.setdefault(rule.file_name, rule)
         files = dict(sorted(by_name.items()))
+        index_rule = next((rule for rule in rules if rule.any_index_url), None)
         return cls(
             name=name,
             display_name=first.package_name,
@@ -294,6 +315,7 @@ class PythonProject:
             files=files,
             index_url=next((rule.index_url for rule in rules if rule.index_url), None),
             pages=project_pages(name, first.package_name, own_listing(files)),
+            index_backends=index_rule.backend_set if index_rule else None,
         )
 
     @property
@@ -303,14 +325,29 @@ class PythonProject:
     def serves(self, file_name: str) -> bool:
         """Whether a request for `file_name` ("" for the page) is this project's
         to answer; a file of the upstream index is known only once fetched."""
-        return not file_name or file_name in self.files or self.index_url is not None
+        return (
+            not file_name
+            or file_name in self.files
+            or self.index_url is not None
+            or self.index_backends is not None
+        )
+
+    def choose_index(self) -> tuple[str | None, Callable[[Outcome], Outcome]]:
+        """The upstream index for this request, and how to mark its outcome
+        with the backend chosen (nothing to mark without alternates)."""
+        backends = self.index_backends
+        if backends is None:
+            return self.index_url, _unmarked
+        index = backends.choose()
+        index_url = backends.variant(index).index_url or self.index_url
+        return index_url, partial(backends.tag, index=index)
 
     def outcome(self, response: Redirect | Respond | Fetch, capture: Capture) -> Outcome:
         return Outcome(response, (capture,), self.rule_type, self.ref)
 
-    def fetch(self, then: Callable[[Document | None], Outcome]) -> Outcome:
+    def fetch(self, index_url: str, then: Callable[[Document | None], Outcome]) -> Outcome:
         """Answer from the upstream project page: `then(document_or_None)` decides."""
-        url = f"{self.index_url}{quote_segment(self.name)}/"
+        url = f"{index_url}{quote_segment(self.name)}/"
         return self.outcome(Fetch(url, then, UPSTREAM_ACCEPT), python_capture(self.package_id))
 
 
@@ -379,13 +416,21 @@ class PythonRepository(Rule):
         if name != project.name:
             location = project.url + quote_segment(file_name)
             return project.outcome(Redirect(location, 301), capture)
-        if not file_name:
-            if project.index_url is None:
-                return page_outcome(request, project.pages, capture, project.rule_type, project.ref)
-            return project.fetch(partial(upstream_page_outcome, request, project))
         if file_name in project.files:
             return download_outcome(project, project.files[file_name])
-        return project.fetch(partial(upstream_file_outcome, project, file_name))
+        index_url, mark = project.choose_index()
+        if not file_name:
+            if index_url is None:
+                own = page_outcome(request, project.pages, capture, project.rule_type, project.ref)
+                return mark(own)
+            return mark(project.fetch(index_url, partial(upstream_page_outcome, request, project)))
+        if index_url is None:
+            return mark(project.outcome(Respond(404), capture))
+        return mark(project.fetch(index_url, partial(upstream_file_outcome, project, file_name)))
+
+
+def _unmarked(outcome: Outcome) -> Outcome:
+    return outcome
 
 
 # Answering from an upstream project page: pure functions of the fetched Document.
@@ -563,9 +608,16 @@ def python_capture(
 
 
 def download_outcome(project: PythonProject, rule: PythonFileRule) -> Outcome:
-    """HEAD answers like GET (GATEWAY-DECISIONS §4); the query is not forwarded."""
-    capture = python_capture(project.package_id, rule.version, rule.file_name, rule.backend_url)
-    return Outcome(Redirect(rule.backend_url), (capture,), rule.type, rule.ref)
+    """HEAD answers like GET (GATEWAY-DECISIONS §4); the query is not forwarded.
+    A file rule with alternates redirects to the chosen backend's URL."""
+    backends, index, served_by = rule.backend_set, 0, rule
+    if backends is not None:
+        index = backends.choose()
+        served_by = backends.variant(index)
+    url = served_by.backend_url
+    capture = python_capture(project.package_id, rule.version, rule.file_name, url)
+    outcome = Outcome(Redirect(url), (capture,), rule.type, rule.ref)
+    return outcome if backends is None else backends.tag(outcome, index)
 
 
 def page_outcome(

@@ -2,7 +2,6 @@
 header with CR/LF, never a redirect off the rule's host."""
 
 import io
-import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.gateway.app import GatewayApp, parse_networks
+from apps.gateway.recording import read_stream_events
 from apps.gateway.routing import RoutingTable, build_entry, compile_entry
 from apps.packages.manifests import import_manifest
 
@@ -129,5 +129,5 @@ def test_forwarded_headers_are_honoured_from_trusted_proxies(app, redis_db):
     )
 
     assert status == 307
-    event = json.loads(redis_db.xrange("events")[-1][1][b"event"])
+    event = read_stream_events(redis_db)[-1]
     assert event["client_ip"] == "198.51.100.7"

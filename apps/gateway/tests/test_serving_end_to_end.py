@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from apps.gateway.recording import EVENTS_STREAM
+from apps.gateway.recording import read_stream_events
 from apps.packages.manifests import import_manifest
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ def send(server, method, target, host, headers=None, body=None):
 
 
 def recorded_events(redis_db):
-    return [json.loads(fields[b"event"]) for _id, fields in redis_db.xrange(EVENTS_STREAM)]
+    return read_stream_events(redis_db)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.gateway.recording import EVENTS_STREAM
+from apps.gateway.recording import read_stream_events
 from apps.gateway.tests.conftest import through_gateway
 from apps.packages.manifests import import_manifest
 from scarf.testing import free_port, wait_until_serving
@@ -190,7 +190,7 @@ def server(gateway_server, acme, registry, image):
 
 
 def recorded_events(redis_db) -> list[dict]:
-    return [json.loads(fields[b"event"]) for _id, fields in redis_db.xrange(EVENTS_STREAM)]
+    return read_stream_events(redis_db)
 
 
 def send(server, target: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.gateway.recording import EVENTS_STREAM
+from apps.gateway.recording import read_stream_events
 from apps.gateway.tests.conftest import through_gateway
 from apps.packages.manifests import import_manifest
 
@@ -136,7 +135,7 @@ def succeed(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Co
 
 
 def recorded_events(redis_db) -> list[dict]:
-    return [json.loads(fields[b"event"]) for _id, fields in redis_db.xrange(EVENTS_STREAM)]
+    return read_stream_events(redis_db)
 
 
 def curl(url: str, out: str) -> list[str]:

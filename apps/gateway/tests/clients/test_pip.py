@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.gateway.recording import EVENTS_STREAM
+from apps.gateway.recording import read_stream_events
 from apps.gateway.tests.conftest import through_gateway
 from apps.packages.manifests import import_manifest
 from scarf.testing import free_port, wait_until_serving
@@ -202,7 +201,7 @@ def imported_greeting(target: Path) -> str:
 
 
 def recorded_events(redis_db) -> list[dict]:
-    return [json.loads(fields[b"event"]) for _id, fields in redis_db.xrange(EVENTS_STREAM)]
+    return read_stream_events(redis_db)
 
 
 def downloads(events: list[dict]) -> list[dict]:

@@ -1,0 +1,36 @@
+"""Changing who is in an organisation and with which role, never leaving it
+without an owner (the API's members endpoint keeps the same rule)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from apps.accounts.models import Membership
+from apps.packages.services import Rejected
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str) -> None:
+    if role != Membership.OWNER:
+        _keep_an_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+
+
+@transaction.atomic
+def remove(membership: Membership) -> None:
+    """Take the person out of the organisation; the API tokens they created
+    stop working with it (ApiToken.role)."""
+    _keep_an_owner(membership)
+    membership.delete()
+
+
+def _keep_an_owner(membership: Membership) -> None:
+    """Refuse to take the owner role from the last person holding it. The
+    owners' rows stay locked until the change commits, so two owners
+    demoting each other at once cannot both succeed."""
+    owners = Membership.objects.select_for_update().filter(
+        organisation_id=membership.organisation_id, role=Membership.OWNER
+    )
+    if list(owners.values_list("id", flat=True)) == [membership.id]:
+        raise Rejected([("role", "the organisation needs an owner; make someone else owner first")])

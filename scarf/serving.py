@@ -1,0 +1,40 @@
+"""The production server: granian running scarf.wsgi, configured from the environment.
+
+    python -m scarf.serving        # what the Dockerfile and docker-compose run
+
+granian answers HTTP in Rust and calls the WSGI application from a pool of
+threads per worker process; bench/gateway.py measured it well ahead of
+gunicorn for the gateway (README, "Performance"). PORT (8000),
+WEB_CONCURRENCY (one worker per core) and GRANIAN_BLOCKING_THREADS (threads
+per worker) tune it; gunicorn still works: `gunicorn -c scarf/gunicorn.conf.py scarf.wsgi`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def granian_arguments(host: str, port: int) -> list[str]:
+    workers = os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
+    threads = os.environ.get("GRANIAN_BLOCKING_THREADS", "16")
+    return [
+        "--interface", "wsgi",
+        "--host", host,
+        "--port", str(port),
+        "--workers", workers,
+        "--blocking-threads", threads,
+        "--respawn-failed-workers",
+        "--no-access-log",
+        "scarf.wsgi:application",
+    ]  # fmt: skip
+
+
+def main() -> None:
+    granian = os.path.join(os.path.dirname(sys.executable), "granian")
+    arguments = granian_arguments("0.0.0.0", int(os.environ.get("PORT", "8000")))
+    os.execv(granian, [granian, *arguments])
+
+
+if __name__ == "__main__":
+    main()
