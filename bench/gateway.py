@@ -301,10 +301,8 @@ def measure_propagation(port: int, redis_client) -> float:
     from apps.packages.services import SYSTEM, update_rule
 
     rule = Rule.objects.filter(type="file-v2").order_by("id").first()
-    config = {
-        **rule.manifest_form(),
-        "outgoing-url": "https://moved.o0.example/{channel}/install.sh",
-    }
+    original = rule.manifest_form()
+    config = {**original, "outgoing-url": "https://moved.o0.example/{channel}/install.sh"}
     workers = set(applied_versions(redis_client))
     started = time.monotonic()
     update_rule(rule, SYSTEM, config)
@@ -319,7 +317,7 @@ def measure_propagation(port: int, redis_client) -> float:
     connection.request("GET", "/install/beta.sh", headers={"Host": rule.domain.hostname})
     location = connection.getresponse().getheader("Location")
     assert location == "https://moved.o0.example/beta/install.sh", location
-    update_rule(Rule.objects.get(id=rule.id), SYSTEM, rule.manifest_form())
+    update_rule(Rule.objects.get(id=rule.id), SYSTEM, original)
     return elapsed
 
 
@@ -376,14 +374,19 @@ def report(gateway: dict, nginx: dict, django: dict, scale: dict, args) -> bool:
         f"(wrk received {gateway['responses'] + half['responses']} during load)"
     )
     small, large = sorted(scale)
+
+    def change(key: str) -> str:
+        return f"{100 * (scale[large][key] / scale[small][key] - 1):+.1f} %"
+
     print(
-        f"lookup+resolve: {small} domains {scale[small]['lookup_us']:.2f} us, "
-        f"{large} domains {scale[large]['lookup_us']:.2f} us "
-        f"({100 * (scale[large]['lookup_us'] / scale[small]['lookup_us'] - 1):+.1f} %)"
+        f"lookup (host, then remembered decision): {small} domains "
+        f"{scale[small]['lookup_us']:.2f} us, {large} domains {scale[large]['lookup_us']:.2f} us "
+        f"({change('lookup_us')}); matching the rules afresh: {scale[small]['resolve_us']:.2f} us, "
+        f"{scale[large]['resolve_us']:.2f} us ({change('resolve_us')})"
     )
     print(
-        f"memory of a process holding {large} compiled domains: "
-        f"{scale[large]['rss_mb']:.0f} MB (with {small}: {scale[small]['rss_mb']:.0f} MB)"
+        f"memory of {large} compiled domains in one process: {scale[large]['table_mb']:.0f} MB "
+        f"({scale[large]['table_mb'] * 1024 / large:.1f} KB a domain)"
     )
     print(
         "rule change applied by every gateway worker after "

@@ -31,6 +31,7 @@ sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scarf_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench"))
+os.environ.setdefault("SECRET_KEY", "bench-only-" + os.urandom(16).hex())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scarf.settings")
 
 USER_AGENTS = [

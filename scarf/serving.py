@@ -3,10 +3,12 @@
     python -m scarf.serving        # what the Dockerfile and docker-compose run
 
 granian answers HTTP in Rust and calls the WSGI application from a pool of
-threads per worker process; bench/gateway.py measured it well ahead of
-gunicorn for the gateway (README, "Performance"). PORT (8000),
-WEB_CONCURRENCY (one worker per core) and GRANIAN_BLOCKING_THREADS (threads
-per worker) tune it; gunicorn still works: `gunicorn -c scarf/gunicorn.conf.py scarf.wsgi`.
+threads per worker process. bench/gateway.py measured it several times
+gunicorn's rate for the gateway, and ahead of granian running an ASGI
+version of the gateway (README, "Performance"). PORT (8000), WEB_CONCURRENCY
+(one worker per core) and GRANIAN_BLOCKING_THREADS (threads per worker, 8:
+the best of 4 to 32 in the benchmark) tune it; gunicorn still works:
+`gunicorn -c scarf/gunicorn.conf.py scarf.wsgi`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 
 def granian_arguments(host: str, port: int) -> list[str]:
     workers = os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
-    threads = os.environ.get("GRANIAN_BLOCKING_THREADS", "16")
+    threads = os.environ.get("GRANIAN_BLOCKING_THREADS", "8")
     return [
         "--interface", "wsgi",
         "--host", host,
@@ -25,6 +27,7 @@ def granian_arguments(host: str, port: int) -> list[str]:
         "--workers", workers,
         "--blocking-threads", threads,
         "--respawn-failed-workers",
+        "--http1-buffer-size", "65536",  # request head limit: larger heads are refused
         "--no-access-log",
         "scarf.wsgi:application",
     ]  # fmt: skip

@@ -117,6 +117,22 @@ class Server:
         return self.log.read().decode(errors="replace")
 
 
+class ProductionServer(Server):
+    """`python -m scarf.serving` (granian), as the Dockerfile runs it, with one worker."""
+
+    def start(self) -> ProductionServer:
+        self.env.update(PORT=str(self.port), WEB_CONCURRENCY="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scarf.serving"],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_serving(self.url + "/healthz", self.process)
+        return self
+
+
 @pytest.fixture
 def embedded_server(tmp_path):
     """The product in embedded mode (SQLite, no Redis), migrated and serving."""

@@ -30,6 +30,9 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
+PARTITION_LOCK = 0x5CA4F_0001  # advisory lock key: creating event partitions
+
+
 def partition_name(month: date) -> str:
     return f"{TABLE}_{month:%Y%m}"
 
@@ -43,6 +46,9 @@ def ensure_months(months: Iterable[date]) -> None:
             name = partition_name(month)
             cursor.execute("SELECT to_regclass(%s)", [name])
             if cursor.fetchone()[0] is None:
+                # Consumers may meet a new month together; IF NOT EXISTS is not
+                # safe against a concurrent CREATE, so take turns (until commit).
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PARTITION_LOCK])
                 cursor.execute(
                     f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF {TABLE} '  # noqa: S608
                     "FOR VALUES FROM (%s) TO (%s)",

@@ -30,6 +30,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
+    extend_schema_view,
 )
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
@@ -427,7 +428,7 @@ CSV_SAMPLE = f"{','.join(export.FIELDS)}\n{','.join(str(SAMPLE_EVENT[f]) for f i
 NDJSON_SAMPLE = json.dumps(SAMPLE_EVENT) + "\n"
 
 
-@export_schema("csv", "text/csv", CSV_SAMPLE)
+@extend_schema_view(get=export_schema("csv", "text/csv", CSV_SAMPLE))
 class CsvExportView(ExportView):
     """Raw events as CSV: a header line, then one line per event."""
 
@@ -436,7 +437,7 @@ class CsvExportView(ExportView):
     extension = "csv"
 
 
-@export_schema("ndjson", "application/x-ndjson", NDJSON_SAMPLE)
+@extend_schema_view(get=export_schema("ndjson", "application/x-ndjson", NDJSON_SAMPLE))
 class NdjsonExportView(ExportView):
     """Raw events as NDJSON: one JSON object per line."""
 

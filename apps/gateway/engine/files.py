@@ -31,7 +31,7 @@ from .rules import (
     optional_str,
     required_str,
 )
-from .uritemplate import RE2_OPTIONS, UriTemplate, parse_template
+from .uritemplate import UriTemplate, compile_re2, parse_template
 
 MAX_BODY_BYTES = 256
 MAX_BODY_EVENTS = 10
@@ -84,7 +84,7 @@ def parse_outgoing_url(text: str) -> UriTemplate:
     `{#x}`), or a whole literal absolute URL. Raises FieldError("outgoing-url").
     """
     try:
-        template = parse_template(text)
+        template = parse_template(text, matching=False)
     except ValueError as error:
         raise FieldError("outgoing-url", str(error)) from error
     tokens = template.tokens
@@ -115,7 +115,7 @@ def compile_regex(source: str) -> re2._Regexp:
     if duplicates:
         raise FieldError("incoming-path", f"group name {duplicates[0]!r} is used twice")
     try:
-        return re2.compile(pattern, RE2_OPTIONS)
+        return compile_re2(pattern)
     except re2.error as error:
         reason = error.args[0] if error.args else ""
         if isinstance(reason, bytes):

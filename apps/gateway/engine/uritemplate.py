@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 import re2
@@ -65,6 +66,14 @@ _RESERVED_VALUE = rf"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|{_ESCAPED_CHAR})*?"
 # RE2 reports compile errors through the exception only, never on stderr.
 RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.log_errors = False
+
+
+@lru_cache(maxsize=65536)
+def compile_re2(pattern: str) -> re2._Regexp:
+    """A compiled pattern, shared by every rule that uses the same one (a
+    compiled RE2 costs tens of kilobytes, and thousands of domains often
+    share a template; RE2 objects are immutable and safe across threads)."""
+    return re2.compile(pattern, RE2_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ class UriTemplate:
     tokens: tuple[Token, ...]
     captures_query: bool
     _occurrences: tuple[Variable, ...]
-    _pattern: re2._Regexp
+    _pattern: re2._Regexp | None  # None: parsed for expansion only
     _slots: tuple[tuple[int, _Slot], ...]
 
     @property
@@ -232,8 +241,14 @@ def _combine(first: Bound, other: Bound) -> Bound | bool:
     return keep if agree else False
 
 
-def parse_template(text: str) -> UriTemplate:
-    """Parse `text` under Burrito's grammar; ValueError says what is wrong."""
+@lru_cache(maxsize=65536)
+def parse_template(text: str, *, matching: bool = True) -> UriTemplate:
+    """Parse `text` under Burrito's grammar; ValueError says what is wrong.
+
+    `matching=False` is for templates that are only ever expanded (outgoing
+    URLs): no regex is compiled for them, which is most of a rule's memory.
+    Remembered: rules with the same template share one (it is immutable).
+    """
     tokens = tuple(_Parser(text).tokens())
     occurrences = tuple(
         variable
@@ -241,21 +256,25 @@ def parse_template(text: str) -> UriTemplate:
         if isinstance(token, Expression)
         for variable in token.variables
     )
-    builder = _PatternBuilder()
-    pattern = "".join(builder.token(token) for token in tokens)
-    try:
-        compiled = re2.compile(pattern, RE2_OPTIONS)
-    except re2.error as error:
-        raise ValueError(f"template {text!r} is too complex to match") from error
     named = _expand(tokens, {variable.name: variable.name for variable in occurrences})
-    return UriTemplate(
+    template = UriTemplate(
         source=text,
         tokens=tokens,
         captures_query=_has_query(named or ""),
         _occurrences=occurrences,
-        _pattern=compiled,
-        _slots=tuple((compiled.groupindex[name], slot) for name, slot in builder.slots),
+        _pattern=None,
+        _slots=(),
     )
+    if not matching:
+        return template
+    builder = _PatternBuilder()
+    pattern = "".join(builder.token(token) for token in tokens)
+    try:
+        compiled = compile_re2(pattern)
+    except re2.error as error:
+        raise ValueError(f"template {text!r} is too complex to match") from error
+    slots = tuple((compiled.groupindex[name], slot) for name, slot in builder.slots)
+    return replace(template, _pattern=compiled, _slots=slots)
 
 
 def _has_query(reference: str) -> bool:

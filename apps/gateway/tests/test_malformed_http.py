@@ -9,13 +9,11 @@ from __future__ import annotations
 import http.client
 import re
 import socket
-import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import pytest
 
-from scarf.testing import BASE_DIR, Server, wait_until_serving
+from scarf.testing import ProductionServer
 
 from .test_request_fuzzing import RULE_HOSTS
 
@@ -181,32 +179,6 @@ def answer_to_good_request(port: int) -> tuple[int, str | None]:
     response.read()
     connection.close()
     return response.status, response.getheader("Location")
-
-
-class ProductionServer(Server):
-    """`python -m scarf.serving` (granian), as the Dockerfile runs it, one worker."""
-
-    def start(self) -> ProductionServer:
-        self.env.update(PORT=str(self.port), WEB_CONCURRENCY="1", GRANIAN_BLOCKING_THREADS="4")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scarf.serving"],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until_serving(self.url + "/healthz", self.process)
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.log.close()
 
 
 @pytest.fixture(params=["granian", "gunicorn"])

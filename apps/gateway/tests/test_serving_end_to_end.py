@@ -7,6 +7,7 @@ import pytest
 
 from apps.gateway.recording import read_stream_events
 from apps.packages.manifests import import_manifest
+from scarf.testing import ProductionServer
 
 pytestmark = pytest.mark.slow
 
@@ -26,10 +27,16 @@ def recorded_events(redis_db):
     return read_stream_events(redis_db)
 
 
-@pytest.fixture
-def server(gateway_server, acme, every_rule_type):
+@pytest.fixture(params=["granian", "gunicorn"])
+def server(request, gateway_server, acme, every_rule_type, tmp_path):
+    """The production server (`python -m scarf.serving`) and `manage.py serve`."""
     import_manifest(acme, every_rule_type, verify_domains=True)
-    return gateway_server.start()
+    if request.param == "gunicorn":
+        yield gateway_server.start()
+        return
+    production = ProductionServer(gateway_server.env, tmp_path).start()
+    yield production
+    production.stop()
 
 
 CASES = [
@@ -246,7 +253,10 @@ def test_absolute_form_targets_keep_the_rule_host(server):
         sock.sendall(b"GET http://evil.example/install.sh HTTP/1.1\r\nHost: get.acme.test\r\n\r\n")
         reply = sock.recv(65536)
 
-    assert b"Location: https://raw.example.com/acme/install.sh\r\n" in reply
+    head = reply.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert b"location: https://raw.example.com/acme/install.sh" in [
+        line.split(b":", 1)[0].lower() + b":" + line.split(b":", 1)[1] for line in head[1:]
+    ]
 
 
 def test_captured_values_never_change_the_host_or_add_headers(server):
