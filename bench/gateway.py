@@ -135,6 +135,12 @@ def check_every_request(port: int, requests) -> int:
     return wrong
 
 
+def warm_up(port: int, requests_file: Path, connections: int) -> None:
+    """A few seconds of load first (threads started, every entry loaded), so
+    the measured run sees the steady state, for every server alike."""
+    wrk(port, requests_file, connections, 3)
+
+
 def wrk(port: int, requests_file: Path, connections: int, seconds: int, delay_ms: int = 0) -> dict:
     env = {**os.environ, "BENCH_REQUESTS": str(requests_file), "BENCH_DELAY_MS": str(delay_ms)}
     output = subprocess.run(
@@ -241,6 +247,7 @@ def measure_gateway(args, env, work: Path, requests, requests_file, redis_client
     port = free_port()
     with running(gateway_command(args.server, port), port, work / "gateway.log", env):
         wrong = check_every_request(port, requests)
+        warm_up(port, requests_file, args.connections)
         time.sleep(1.5)  # counters are flushed every second
         events_before, responses_before = (
             stream_events(redis_client),
@@ -272,6 +279,7 @@ def measure_nginx(args, work: Path, requests, requests_file) -> dict:
         work / "nginx.log",
     ):
         wrong = check_every_request(port, requests)
+        warm_up(port, requests_file, args.connections)
         return {**wrk(port, requests_file, args.connections, args.duration), "wrong": wrong}
 
 
@@ -288,6 +296,7 @@ def measure_django(args, env, work: Path, requests, requests_file) -> dict:
     env = {**env, "DJANGO_SETTINGS_MODULE": "bench.django_view"}
     with running(command, port, work / "django.log", env):
         wrong = check_every_request(port, requests)
+        warm_up(port, requests_file, args.connections)
         return {**wrk(port, requests_file, args.connections, args.duration), "wrong": wrong}
 
 
