@@ -35,6 +35,10 @@ format: $(VENV)/.dev-installed
 
 # Fault injection (issue #9): Redis, the Celery worker, PostgreSQL and a gateway worker
 # fail in turn under load, on servers of its own; README "Fault injection".
+.PHONY: bench
+bench: $(VENV)/.run-installed
+	bash scripts/bench.sh
+
 .PHONY: faults
 faults: $(VENV)/.run-installed
 	$(PY) bench/faults.py
