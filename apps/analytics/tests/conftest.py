@@ -86,3 +86,35 @@ def ingest(events: list[dict]) -> int:
     from apps.analytics.ingest import store_events
 
     return store_events(events)
+
+
+# A small mix of downloads for the filter tests (API and dashboard): versions
+# 1.0 and 2.0 of cli, by curl from Germany unless told, one by docker from
+# France, one by npm in CI, one by a bot.
+DOCKER_AGENT = "docker/27.0.1 go/go1.22 os/linux arch/amd64"
+NPM_IN_CI = "npm/10.2.3 node/v20.11.0 linux x64 workspaces/false ci/github-actions"
+GOOGLEBOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
+
+
+def cli_download(organisation, version: str = "1.0", **fields) -> dict:
+    """A download of cli `version` today, by curl from Germany unless told."""
+    today = datetime.now(UTC).date().isoformat()
+    return make_event(
+        organisation=organisation.id,
+        timestamp=f"{today}T10:00:00+00:00",
+        path=f"/cli/{version}/cli.tgz",
+        capture={"kind": "file", "variables": {"version": version, "file": "cli.tgz"}},
+        **fields,
+    )
+
+
+def ingest_mixed_downloads(organisation) -> None:
+    ingest(
+        [
+            cli_download(organisation, "1.0"),
+            cli_download(organisation, "1.0", user_agent=DOCKER_AGENT, client_ip=IP_FR),
+            cli_download(organisation, "2.0"),
+            cli_download(organisation, "2.0", user_agent=NPM_IN_CI),
+            cli_download(organisation, "2.0", user_agent=GOOGLEBOT),
+        ]
+    )

@@ -7,39 +7,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.analytics.tests.conftest import IP_FR, ingest, make_event
+from apps.analytics.tests.conftest import ingest_mixed_downloads
 
 from .test_schema import operations
 
 TODAY = datetime.now(UTC).date()
-DOCKER = "docker/27.0.1 go/go1.22 os/linux arch/amd64"
-NPM_IN_CI = "npm/10.2.3 node/v20.11.0 linux x64 workspaces/false ci/github-actions"
-GOOGLEBOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
 ENDPOINTS = ["time-series/", "top/", "totals/", "unique-sources/", "export.csv", "export.ndjson"]
-
-
-def download(acme, version: str, **fields) -> dict:
-    """A download of cli `version` today, by curl from Germany unless told."""
-    return make_event(
-        organisation=acme.id,
-        timestamp=f"{TODAY}T10:00:00+00:00",
-        path=f"/cli/{version}/cli.tgz",
-        capture={"kind": "file", "variables": {"version": version, "file": "cli.tgz"}},
-        **fields,
-    )
 
 
 @pytest.fixture
 def events(acme, test_mmdb):
-    ingest(
-        [
-            download(acme, "1.0"),
-            download(acme, "1.0", user_agent=DOCKER, client_ip=IP_FR),
-            download(acme, "2.0"),
-            download(acme, "2.0", user_agent=NPM_IN_CI),
-            download(acme, "2.0", user_agent=GOOGLEBOT),
-        ]
-    )
+    ingest_mixed_downloads(acme)
 
 
 def get(api, path: str, **params):

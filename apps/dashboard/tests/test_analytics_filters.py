@@ -2,42 +2,17 @@
 or without bots: the totals, the chart, every breakdown and the exports."""
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 
 from apps.analytics.models import AnalyticsSettings
-from apps.analytics.tests.conftest import IP_FR, ingest, make_event
-
-TODAY = datetime.now(UTC).date().isoformat()
-DOCKER = "docker/27.0.1 go/go1.22 os/linux arch/amd64"
-NPM_IN_CI = "npm/10.2.3 node/v20.11.0 linux x64 workspaces/false ci/github-actions"
-GOOGLEBOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
-
-
-def download(acme, version: str = "1.0", **fields) -> dict:
-    """A download of cli `version` today, by curl from Germany unless told."""
-    return make_event(
-        organisation=acme.id,
-        timestamp=f"{TODAY}T10:00:00+00:00",
-        path=f"/cli/{version}/cli.tgz",
-        capture={"kind": "file", "variables": {"version": version, "file": "cli.tgz"}},
-        **fields,
-    )
+from apps.analytics.tests.conftest import cli_download, ingest, ingest_mixed_downloads
 
 
 @pytest.fixture
 def downloads(acme, test_mmdb):
-    ingest(
-        [
-            download(acme, "1.0"),
-            download(acme, "1.0", user_agent=DOCKER, client_ip=IP_FR),
-            download(acme, "2.0"),
-            download(acme, "2.0", user_agent=NPM_IN_CI),
-            download(acme, "2.0", user_agent=GOOGLEBOT),
-        ]
-    )
+    ingest_mixed_downloads(acme)
 
 
 def page(test_client, **query):
@@ -149,7 +124,7 @@ def test_a_bad_country_is_explained_next_to_the_field(signed_in, downloads):
 
 
 def test_another_organisations_downloads_never_match(signed_in, globex, downloads):
-    ingest([download(globex, "1.0")])
+    ingest([cli_download(globex, "1.0")])
 
     response = page(signed_in("member"), version="1.0")
 
