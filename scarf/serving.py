@@ -36,7 +36,14 @@ def granian_arguments(host: str, port: int) -> list[str]:
 def main() -> None:
     granian = os.path.join(os.path.dirname(sys.executable), "granian")
     arguments = granian_arguments("0.0.0.0", int(os.environ.get("PORT", "8000")))
-    os.execv(granian, [granian, *arguments])
+    os.execve(granian, [granian, *arguments], server_environment(os.environ))
+
+
+def server_environment(environ) -> dict[str, str]:
+    """The process environment without `HTTP_*` variables: granian builds each
+    request's WSGI environ on top of the process environment, where such a
+    variable (HTTP_PROXY, say) would read as a header of every request."""
+    return {key: value for key, value in environ.items() if not key.startswith("HTTP_")}
 
 
 if __name__ == "__main__":

@@ -267,3 +267,20 @@ def test_captured_values_never_change_the_host_or_add_headers(server):
             assert "\r" not in headers["Location"]
             assert "\n" not in headers["Location"]
         assert "Set-Cookie" not in headers
+
+
+def test_the_servers_environment_never_reads_as_request_headers(
+    gateway_server, acme, every_rule_type, tmp_path, redis_db
+):
+    """granian starts each request's environ from the process environment."""
+    import_manifest(acme, every_rule_type, verify_domains=True)
+    production = ProductionServer(
+        {**gateway_server.env, "HTTP_USER_AGENT": "from-the-environment"}, tmp_path
+    ).start()
+    try:
+        status, _, _ = send(production, "GET", "/install.sh", "get.acme.test")
+    finally:
+        production.stop()
+
+    assert status == 307
+    assert [event["user_agent"] for event in recorded_events(redis_db)] == [""]
