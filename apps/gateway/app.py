@@ -202,20 +202,12 @@ class GatewayApp:
 
 
 def _send(start_response, response: Respond | Redirect, environ) -> list[bytes]:
-    status, headers, body = response_parts(response, environ)
-    start_response(f"{status} {STATUS_TEXT.get(status, 'Unknown')}", headers)
-    return [body]
-
-
-def response_parts(response: Respond | Redirect, environ) -> tuple[int, list, bytes]:
-    """Status, headers and body of an answer, for either server interface."""
+    status = f"{response.status} {STATUS_TEXT.get(response.status, 'Unknown')}"
     if isinstance(response, Redirect):
-        return response.status, [("Location", response.location), ("Content-Length", "0")], b""
+        start_response(status, [("Location", response.location), ("Content-Length", "0")])
+        return [b""]
     headers = list(response.headers)
     if not any(name.lower() == "content-length" for name, _ in headers):
         headers.append(("Content-Length", str(len(response.body))))
-    return (
-        response.status,
-        headers,
-        b"" if environ.get("REQUEST_METHOD") == "HEAD" else response.body,
-    )
+    start_response(status, headers)
+    return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else response.body]
