@@ -139,13 +139,8 @@ class Routes:
             return None
         if request.header("content-length") not in (None, "0"):
             return None  # a body can change the answer (file rules read events from it)
-        return (
-            request.method,
-            request.raw_path,
-            request.raw_query,
-            request.scheme,
-            request.headers,
-        )
+        headers = tuple(item for item in request.headers if item[0] not in PER_CLIENT_HEADERS)
+        return (request.method, request.raw_path, request.raw_query, request.scheme, headers)
 
 
 def build_entry(hostname: str) -> dict | None:

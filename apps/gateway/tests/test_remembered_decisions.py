@@ -66,6 +66,14 @@ def test_per_client_headers_change_no_rule_answer(
     assert proxied == plain
 
 
+def test_clients_behind_a_proxy_share_a_remembered_answer(routes):
+    domain = routes["get.acme.test"]
+    first = request("GET", "/install.sh", "get.acme.test", {"X-Forwarded-For": "203.0.113.1"})
+    second = request("GET", "/install.sh", "get.acme.test", {"X-Forwarded-For": "203.0.113.2"})
+
+    assert domain.decide(second) is domain.decide(first)
+
+
 def test_each_request_gets_its_own_event(routes):
     domain = routes["get.acme.test"]
     events = [
