@@ -92,7 +92,7 @@ def _fetch(url: str, headers: tuple[tuple[str, str], ...]) -> dict | None:
         log.warning("upstream %s answered %s (%d bytes)", url, response.status, len(body))
         return None
     return {
-        "url": _final_url(url, response),
+        "url": final_url(url, response),
         "status": response.status,
         "content_type": response.headers.get("Content-Type", ""),
         "body": body,
@@ -100,7 +100,7 @@ def _fetch(url: str, headers: tuple[tuple[str, str], ...]) -> dict | None:
     }
 
 
-def _final_url(url: str, response: urllib3.BaseHTTPResponse) -> str:
+def final_url(url: str, response: urllib3.BaseHTTPResponse) -> str:
     """Where the document really came from, after redirects (relative links
     on it resolve against this)."""
     for step in response.retries.history if response.retries else ():

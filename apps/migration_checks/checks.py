@@ -45,7 +45,7 @@ def describe(rule: Rule, overrides: Mapping[str, Any] | None, side: str) -> Back
 def check_scope(old: BackendDescription, new: BackendDescription, scope: inventory.Scope) -> None:
     """What the rule type needs to be compared, and nothing it cannot serve."""
     rule = old.rule
-    for name in ("repositories", "tags", "packages", "paths"):
+    for name in inventory.SCOPE_LISTS:
         if len(getattr(scope, name)) > MAX_SCOPE_ENTRIES:
             raise Rejected([(name, f"at most {MAX_SCOPE_ENTRIES} entries")])
     if scope.file_comparison not in inventory.FILE_COMPARISONS:
@@ -53,7 +53,7 @@ def check_scope(old: BackendDescription, new: BackendDescription, scope: invento
         raise Rejected([("file_comparison", f"must be one of {choices}")])
     if isinstance(rule, DockerPatternRule):
         for name in scope.repositories:
-            if not rule.pattern.matches(tuple(name.split("/"))):
+            if not inventory.covers(rule, name):
                 raise Rejected([("repositories", f"{name} is not covered by {rule.pattern.text}")])
     if isinstance(rule, NpmRule) and rule.is_scope:
         if not scope.packages:

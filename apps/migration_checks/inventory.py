@@ -41,7 +41,7 @@ from apps.gateway.engine.python_index import PythonIndexRule
 from apps.gateway.engine.python_upstream import read_project_page
 
 from .backends import BackendDescription
-from .transport import Answer, Unreachable, download_digest, request
+from .transport import Answer, Content, Unreachable, download_digest, request
 
 Inventory = dict[str, str]
 
@@ -54,6 +54,7 @@ MANIFEST_ACCEPT = ", ".join(
     )
 )
 FILE_COMPARISONS = ("size", "etag", "sha256")
+SCOPE_LISTS = ("repositories", "tags", "packages", "paths")
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -72,9 +73,8 @@ class Scope:
 
     @classmethod
     def from_json(cls, data: dict) -> Scope:
-        lists = {key: tuple(data.get(key) or ()) for key in ("repositories", "tags", "packages")}
-        paths = tuple(data.get("paths") or ())
-        return cls(**lists, paths=paths, file_comparison=data.get("file_comparison") or "size")
+        lists = {key: tuple(data.get(key) or ()) for key in SCOPE_LISTS}
+        return cls(**lists, file_comparison=data.get("file_comparison") or "size")
 
     def to_json(self) -> dict:
         return {
@@ -228,13 +228,17 @@ class Registry:
         return "sha256:" + hashlib.sha256(answer.body).hexdigest()
 
 
+def covers(rule: DockerPatternRule, repository: str) -> bool:
+    """Whether the docker-v2 rule's pattern takes in `repository`."""
+    return rule.pattern.matches(tuple(repository.split("/")))
+
+
 def docker_repositories(rule: DockerImageRule | DockerPatternRule, scope: Scope, registry):
     if isinstance(rule, DockerImageRule):
         return [rule.repository_name]
     if scope.repositories:
         return list(scope.repositories)
-    covered = (name for name in registry.catalog() if rule.pattern.matches(tuple(name.split("/"))))
-    return sorted(covered)
+    return sorted(name for name in registry.catalog() if covers(rule, name))
 
 
 def docker_inventory(rule: DockerImageRule | DockerPatternRule, scope: Scope) -> Inventory:
@@ -286,13 +290,19 @@ def python_index_inventory(index_url: str | None, project: str) -> Inventory:
     return {name: value for name, value in zip(first, hashes, strict=True) if value is not None}
 
 
-def file_sha256(url: str) -> str | None:
+def download(url: str) -> Content | None:
+    """The file at `url` streamed through SHA-256; None when absent (404, 410)."""
     content = download_digest(url)
     if content.status in (404, 410):
         return None
     if content.status != 200:
         raise Unreachable(f"{url}: HTTP {content.status}")
-    return f"sha256:{content.sha256}"
+    return content
+
+
+def file_sha256(url: str) -> str | None:
+    content = download(url)
+    return None if content is None else f"sha256:{content.sha256}"
 
 
 def python_file_inventory(rule: PythonFileRule) -> Inventory:
@@ -362,12 +372,8 @@ def file_fingerprint(url: str, comparison: str) -> str | None:
         return file_sha256(url)
     answer = request("HEAD", url)
     if answer.status in (403, 405, 501):  # some stores sign URLs for GET only
-        content = download_digest(url)
-        if content.status in (404, 410):
-            return None
-        if content.status != 200:
-            raise Unreachable(f"{url}: HTTP {content.status}")
-        return f"{content.size} bytes"
+        content = download(url)
+        return None if content is None else f"{content.size} bytes"
     if answer.status in (404, 410):
         return None
     if answer.status != 200:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 import urllib3
 from django.conf import settings
 
 from apps.gateway.proxy import release
-from apps.gateway.upstream import http_pool
+from apps.gateway.upstream import final_url, http_pool
 
 USER_AGENT = "package-gateway-migration-check/1"
 CHUNK = 64 * 1024
@@ -38,13 +37,6 @@ def _retries() -> urllib3.Retry:
     return urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
 
 
-def _final_url(url: str, response: urllib3.BaseHTTPResponse) -> str:
-    for step in response.retries.history if response.retries else ():
-        if step.redirect_location:
-            url = urljoin(url, step.redirect_location)
-    return url
-
-
 def request(method: str, url: str, headers: dict[str, str] | None = None) -> Answer:
     """One request, redirects followed, the body read up to UPSTREAM_MAX_DOCUMENT."""
     limit = settings.UPSTREAM_MAX_DOCUMENT
@@ -64,7 +56,7 @@ def request(method: str, url: str, headers: dict[str, str] | None = None) -> Ans
         raise Unreachable(f"{url}: {error}") from None
     if len(body) > limit:
         raise Unreachable(f"{url}: larger than {limit} bytes")
-    return Answer(response.status, response.headers, body, _final_url(url, response))
+    return Answer(response.status, response.headers, body, final_url(url, response))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 MAX_URL_LENGTH = 2000
+DEFAULT_PORTS = {"http": 80, "https": 443}
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -35,9 +36,8 @@ class Target:
 
     @property
     def host_header(self) -> str:
-        default = 443 if self.scheme == "https" else 80
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == default else f"{host}:{self.port}"
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
 
 
 def is_public(address: Address) -> bool:
@@ -60,7 +60,7 @@ def check_form(url: str) -> tuple[str, str, int, str]:
         raise UnsafeURL("must not carry a user name or password")
     if any(ord(char) <= 32 or ord(char) == 127 for char in url):
         raise UnsafeURL("must not contain spaces or control characters")
-    port = port or (443 if parts.scheme == "https" else 80)
+    port = port or DEFAULT_PORTS[parts.scheme]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port, target
 

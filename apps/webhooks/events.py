@@ -51,6 +51,11 @@ def body_of(event_id: uuid.UUID, organisation: Organisation, event_type: str, da
     )
 
 
+def subscribers(organisation: Organisation, event_type: str) -> list[Webhook]:
+    """The organisation's active webhooks that subscribe to `event_type`."""
+    return [w for w in organisation.webhooks.filter(active=True) if w.wants(event_type)]
+
+
 def emit(
     organisation: Organisation,
     event_type: str,
@@ -63,7 +68,7 @@ def emit(
     subscribes to it (or for `webhooks`, whatever they subscribe to). With a
     `dedupe_key`, a webhook that already has it is skipped."""
     if webhooks is None:
-        webhooks = [w for w in organisation.webhooks.filter(active=True) if w.wants(event_type)]
+        webhooks = subscribers(organisation, event_type)
     event_id = uuid.uuid4()
     body = body_of(event_id, organisation, event_type, data)
     deliveries = []

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Organisation
 
-from .events import DAILY_SUMMARY, emit
+from .events import DAILY_SUMMARY, emit, subscribers
 from .models import Delivery
 from .sending import send
 from .summaries import daily_summary
@@ -106,7 +106,7 @@ def send_daily_summaries(now: datetime | None = None) -> int:
     queued = 0
     organisations = Organisation.objects.filter(webhooks__active=True).distinct()
     for organisation in organisations:
-        hooks = [w for w in organisation.webhooks.filter(active=True) if w.wants(DAILY_SUMMARY)]
+        hooks = subscribers(organisation, DAILY_SUMMARY)
         if not hooks:
             continue
         summary = daily_summary(organisation, day)
