@@ -53,7 +53,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -67,6 +66,10 @@ import psycopg
 import redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.processes import free_port, stop_process_group  # noqa: E402
+
 DOMAIN = "get.faults.test"
 ORGANISATION = "faults"
 USER_AGENT = "curl/8.5.0"
@@ -99,12 +102,6 @@ class Options:
 
 
 # --- Servers of our own ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
@@ -399,19 +396,6 @@ def children_of(parent: int) -> list[int]:
             if int(fields[1]) == parent:
                 children.append(int(Path(stat).parent.name))
     return sorted(children)
-
-
-def stop_process_group(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 # --- Load ------------------------------------------------------------------------------------

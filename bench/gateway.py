@@ -31,7 +31,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -43,17 +42,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.processes import free_port, stop_process_group  # noqa: E402
 from bench.table import bench_requests, manifest, nginx_server_block  # noqa: E402
 
 PYTHON = sys.executable
 DATABASE_SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 DATABASE_NAME = "scarf_bench_gateway"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -80,13 +74,7 @@ def running(args: list[str], port: int, log: Path, env: dict | None = None):
         wait_for_port(port, process)
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process)
 
 
 def recreate_database() -> None:
