@@ -4,7 +4,7 @@ Counting sits on the hot path, so it must cost next to nothing: each thread
 counts in a dictionary of its own (no lock, no lost increment), and a
 reporter thread publishes the process's running totals to Redis every
 second under `metrics:gateway:<worker>`, a key that expires when its worker
-is gone. The metrics view (apps/gateway/views.py) sums the workers.
+is gone. The metrics view (scarf/metrics.py) sums the workers.
 """
 
 from __future__ import annotations

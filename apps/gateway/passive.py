@@ -19,6 +19,7 @@ from django.conf import settings
 
 from . import forks
 from .engine.outcome import Outcome
+from .routing import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,7 @@ def collect() -> dict[str, tuple[int, int]]:
     """Every backend's (failures, successes) since the previous collect, cleared."""
     if settings.EMBEDDED:
         return counter.take()
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-    pipe = client.pipeline(transaction=True)
+    pipe = redis_client().pipeline(transaction=True)
     pipe.hgetall(PASSIVE_KEY)
     pipe.delete(PASSIVE_KEY)
     raw, _ = pipe.execute()
