@@ -100,6 +100,16 @@ class Membership(models.Model):
         """Owners and admins change packages, domains and tokens."""
         return roles.allows(self.role, roles.MANAGE)
 
+    def is_last_owner(self) -> bool:
+        """Whether this is the organisation's only owner: the dashboard and
+        the API refuse to demote or remove it. Call it inside a transaction:
+        the owners' rows stay locked until the change commits, so two owners
+        demoting each other at once cannot both succeed."""
+        owners = Membership.objects.select_for_update().filter(
+            organisation_id=self.organisation_id, role=self.OWNER
+        )
+        return list(owners.values_list("id", flat=True)) == [self.id]
+
 
 def hash_secret(secret: str) -> str:
     """SHA-256 of a high-entropy random secret: enough for API keys (no salt or

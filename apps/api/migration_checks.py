@@ -19,7 +19,7 @@ from apps.packages import services
 from apps.packages.models import Backend, Revision, Rule
 
 from .serializers import WHEN, RevisionSerializer, example
-from .views import Readable, filters, query_value
+from .views import Readable, filters, query_id, query_value
 
 
 def scope_list(help_text: str) -> serializers.ListField:
@@ -165,21 +165,11 @@ class MigrationCheckViewSet(mixins.CreateModelMixin, Readable):
     serializer_class = MigrationCheckSerializer
 
     def filter(self, queryset):
-        if rule := query_value(self.request, "rule"):
-            if not rule.isdigit() or len(rule) > 18:
-                raise ValidationError({"rule": ["must be a number"]})
-            queryset = queryset.filter(rule_id=int(rule))
+        if (rule := query_id(self.request, "rule")) is not None:
+            queryset = queryset.filter(rule_id=rule)
         if status := query_value(self.request, "status"):
             queryset = queryset.filter(status=status)
         return queryset
-
-    def own(self, model, object_id: int, organisation_field: str):
-        found = model.objects.filter(
-            id=object_id, **{organisation_field: self.access.organisation}
-        ).first()
-        if found is None:
-            raise NotFound(f"No such {model._meta.verbose_name} in this organisation.")
-        return found
 
     @extend_schema(request=StartCheckSerializer, responses={201: MigrationCheckSerializer})
     def create(self, request):

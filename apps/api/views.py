@@ -47,6 +47,16 @@ def query_value(request, name: str) -> str | None:
     return value
 
 
+def query_id(request, name: str) -> int | None:
+    """A filter naming an object by its id; anything but a number is a 400."""
+    value = query_value(request, name)
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise ValidationError({name: ["must be a number"]})
+    return int(value)
+
+
 class OrganisationAccess:
     """Reading needs READ, anything else `write_permission` (apps.accounts.roles)."""
 
@@ -76,6 +86,15 @@ class Scoped(OrganisationAccess, viewsets.GenericViewSet):
 
     def filter(self, queryset):
         return queryset
+
+    def own(self, model, object_id: int, organisation_field: str):
+        """The caller's organisation's `model` object with this id (404 otherwise)."""
+        found = model.objects.filter(
+            id=object_id, **{organisation_field: self.access.organisation}
+        ).first()
+        if found is None:
+            raise NotFound(f"No such {model._meta.verbose_name} in this organisation.")
+        return found
 
 
 class Readable(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
@@ -156,10 +175,7 @@ class MemberViewSet(mixins.UpdateModelMixin, mixins.DestroyModelMixin, Readable)
         membership.delete()
 
     def _keep_an_owner(self, membership: Membership, field: str | None) -> None:
-        owners = Membership.objects.select_for_update().filter(
-            organisation=membership.organisation, role=roles.OWNER
-        )
-        if membership.role == roles.OWNER and owners.exclude(id=membership.id).count() == 0:
+        if membership.is_last_owner():
             raise ValidationError({field or "non_field_errors": ["the last owner must stay"]})
 
 
@@ -353,21 +369,15 @@ class BackendViewSet(Editable):
 
     def filter(self, queryset):
         queryset = queryset.select_related("rule")
-        if rule := query_value(self.request, "rule"):
-            if not rule.isdigit() or len(rule) > 18:
-                raise ValidationError({"rule": ["must be a number"]})
-            queryset = queryset.filter(rule_id=int(rule))
+        if (rule := query_id(self.request, "rule")) is not None:
+            queryset = queryset.filter(rule_id=rule)
         if package := query_value(self.request, "package"):
             queryset = queryset.filter(rule__package__key=package)
         return queryset
 
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
-        rule = Rule.objects.filter(
-            id=data["rule_id"], domain__organisation=self.access.organisation
-        ).first()
-        if rule is None:
-            raise NotFound("No such rule in this organisation.")
+        rule = self.own(Rule, data["rule_id"], "domain__organisation")
         serializer.instance = services.add_backend(
             rule, self.access.actor, data["config"], data.get("weight"), data.get("position")
         )
@@ -397,10 +407,8 @@ class RevisionViewSet(Readable):
     def filter(self, queryset):
         if object_type := query_value(self.request, "object_type"):
             queryset = queryset.filter(object_type=object_type)
-        if object_id := query_value(self.request, "object_id"):
-            if not object_id.isdigit() or len(object_id) > 18:
-                raise ValidationError({"object_id": ["must be a number"]})
-            queryset = queryset.filter(object_id=int(object_id))
+        if (object_id := query_id(self.request, "object_id")) is not None:
+            queryset = queryset.filter(object_id=object_id)
         return queryset
 
     @extend_schema(request=None, responses={201: s.RevisionSerializer})

@@ -7,7 +7,6 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.accounts import roles
@@ -16,7 +15,7 @@ from apps.webhooks.events import SUBSCRIBABLE
 from apps.webhooks.models import Delivery, Webhook
 
 from .serializers import WHEN, example
-from .views import Readable, filters, query_value
+from .views import Readable, filters, query_id, query_value
 
 WEBHOOK = {
     "id": 3,
@@ -157,10 +156,8 @@ class DeliveryViewSet(AdminOnly, Readable):
     serializer_class = DeliverySerializer
 
     def filter(self, queryset):
-        if webhook := query_value(self.request, "webhook"):
-            if not webhook.isdigit() or len(webhook) > 18:
-                raise ValidationError({"webhook": ["must be a number"]})
-            queryset = queryset.filter(webhook_id=int(webhook))
+        if (webhook := query_id(self.request, "webhook")) is not None:
+            queryset = queryset.filter(webhook_id=webhook)
         if status := query_value(self.request, "status"):
             queryset = queryset.filter(status=status)
         return queryset

@@ -1,5 +1,6 @@
 """Changing who is in an organisation and with which role, never leaving it
-without an owner (the API's members endpoint keeps the same rule)."""
+without an owner (Membership.is_last_owner, which the API's members
+endpoint asks too)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,5 @@ def remove(membership: Membership) -> None:
 
 
 def _keep_an_owner(membership: Membership) -> None:
-    """Refuse to take the owner role from the last person holding it. The
-    owners' rows stay locked until the change commits, so two owners
-    demoting each other at once cannot both succeed."""
-    owners = Membership.objects.select_for_update().filter(
-        organisation_id=membership.organisation_id, role=Membership.OWNER
-    )
-    if list(owners.values_list("id", flat=True)) == [membership.id]:
+    if membership.is_last_owner():
         raise Rejected([("role", "the organisation needs an owner; make someone else owner first")])
