@@ -105,3 +105,11 @@ def test_members_read_backends_but_do_not_change_them(read_api, acme):
     assert read_api.get("/api/v1/backends/").status_code == 200
     assert read_api.get(f"/api/v1/rules/{rule.id}/backends/").status_code == 200
     assert create(read_api, rule).status_code == 403
+
+
+@pytest.mark.parametrize("value", ["abc", "²", "١٢", "1" * 19])
+def test_an_id_filter_that_is_not_a_number_is_a_400_naming_it(api, value):
+    response = api.get("/api/v1/backends/", {"rule": value})
+
+    assert response.status_code == 400
+    assert {"field": "rule", "message": "must be a number"} in response.json()["errors"]
