@@ -55,14 +55,8 @@ def organisations(request):
         request.session[SESSION_KEY] = organisation.id
         messages.success(request, f"Created {organisation.name}; it is now your current one.")
         return redirect("home")
-    memberships = (
-        Membership.objects.filter(user=request.user)
-        .select_related("organisation")
-        .order_by("organisation__name")
-    )
-    return render(
-        request, "accounts/organisations.html", {"form": form, "membership_list": memberships}
-    )
+    # The list is the navigation's `memberships` (context_processors.organisations).
+    return render(request, "accounts/organisations.html", {"form": form})
 
 
 @login_required

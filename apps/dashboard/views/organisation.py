@@ -36,7 +36,7 @@ def members(request):
         request,
         "dashboard/members.html",
         {
-            "memberships": organisation.memberships.select_related("user").order_by("created"),
+            "members": organisation.memberships.select_related("user").order_by("created"),
             "invitations": organisation.invitations.filter(accepted=None),
             "form": form,
             "link": link,
