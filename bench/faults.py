@@ -68,7 +68,8 @@ import redis
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.processes import free_port, stop_process_group  # noqa: E402
+from bench.processes import stop_process_group  # noqa: E402
+from scarf.ports import free_port  # noqa: E402
 
 DOMAIN = "get.faults.test"
 ORGANISATION = "faults"
@@ -148,14 +149,21 @@ class Postgres:
             os.chown(self.directory, user.pw_uid, user.pw_gid)
 
     def _run(self, *args: str) -> None:
-        subprocess.run(  # noqa: S603 - our own binaries and arguments
+        done = subprocess.run(  # noqa: S603 - our own binaries and arguments
             [str(self.bindir / args[0]), *args[1:]],
             cwd=self.directory,
-            check=True,
             capture_output=True,
+            text=True,
             timeout=120,
             **self.as_user,
         )
+        if done.returncode != 0:
+            log = self.directory / "postgres.log"
+            server_said = log.read_text()[-2000:] if log.exists() else "(no server log)"
+            raise RuntimeError(
+                f"{args[0]} {args[-1]} exited with {done.returncode}: "
+                f"{done.stderr.strip()}\nserver log:\n{server_said}"
+            )
 
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")

@@ -42,8 +42,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.processes import free_port, stop_process_group  # noqa: E402
+from bench.processes import stop_process_group  # noqa: E402
 from bench.table import bench_requests, manifest, nginx_server_block  # noqa: E402
+from scarf.ports import free_port  # noqa: E402
 
 PYTHON = sys.executable
 DATABASE_SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 from django.conf import settings
+
+from scarf.ports import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,12 +44,6 @@ def celery_worker_session(django_db_setup, django_db_blocker):
 @pytest.fixture
 def celery_worker(celery_worker_session, transactional_db):
     return celery_worker_session
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from scarf.testing import free_port
+from scarf.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from apps.analytics.models import DownloadEvent
 from apps.analytics.queries import totals
 from apps.analytics.spool import Spool
 from apps.gateway.recording import EVENTS_STREAM, RedisStreamSink, read_stream_events
-from scarf.testing import free_port
+from scarf.ports import free_port
 
 from .conftest import add_to_stream, consumer, make_event
 

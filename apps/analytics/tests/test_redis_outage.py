@@ -19,7 +19,7 @@ from apps.gateway.recording import (
     read_stream_events,
 )
 from apps.packages.manifests import import_manifest
-from scarf.testing import free_port
+from scarf.ports import free_port
 
 from .conftest import consumer, make_event
 

@@ -16,7 +16,7 @@ from django.test import override_settings
 from apps.gateway.engine.http import Request
 from apps.gateway.engine.outcome import Proxy
 from apps.gateway.proxy import proxy_request
-from scarf.testing import free_port
+from scarf.ports import free_port
 
 CLIENT_IP = "203.0.113.7"
 MANIFEST = "/v2/acme/app/manifests/1.0"

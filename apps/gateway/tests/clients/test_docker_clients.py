@@ -24,7 +24,8 @@ import pytest
 from apps.gateway.recording import read_stream_events
 from apps.gateway.tests.conftest import through_gateway
 from apps.packages.manifests import import_manifest
-from scarf.testing import ProductionServer, free_port, wait_until_serving
+from scarf.ports import free_port
+from scarf.testing import ProductionServer, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
