@@ -43,7 +43,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.processes import stop_process_group  # noqa: E402
-from bench.table import bench_requests, manifest, nginx_server_block  # noqa: E402
+from bench.table import HOT_DOMAINS, bench_requests, manifest, nginx_server_block  # noqa: E402
 from scarf.ports import free_port  # noqa: E402
 
 PYTHON = sys.executable
@@ -177,8 +177,8 @@ def fixed_rate(port: int, requests_file: Path, rate: float, seconds: int) -> dic
 
 
 def gateway_command(server: str, port: int) -> list[str]:
-    if server == "granian":
-        return [str(Path(PYTHON).parent / "granian"), *granian_arguments(port)]
+    if server == "scarf":
+        return [PYTHON, "-m", "scarf.serving"]
     return [
         str(Path(PYTHON).parent / "gunicorn"),
         "-c",
@@ -187,12 +187,6 @@ def gateway_command(server: str, port: int) -> list[str]:
         f"127.0.0.1:{port}",
         "scarf.wsgi",
     ]
-
-
-def granian_arguments(port: int) -> list[str]:
-    from scarf.serving import granian_arguments as arguments
-
-    return arguments("127.0.0.1", port)
 
 
 def nginx_config(directory: Path, port: int, domains: int) -> Path:
@@ -234,6 +228,7 @@ def gateway_responses(client) -> int:
 
 def measure_gateway(args, env, work: Path, requests, requests_file, redis_client) -> dict:
     port = free_port()
+    env = {**env, "PORT": str(port), "BIND": "127.0.0.1"}
     with running(gateway_command(args.server, port), port, work / "gateway.log", env):
         wrong = check_every_request(port, requests)
         warm_up(port, requests_file, args.connections)
@@ -377,10 +372,17 @@ def report(gateway: dict, nginx: dict, django: dict, scale: dict, args) -> bool:
         return f"{100 * (scale[large][key] / scale[small][key] - 1):+.1f} %"
 
     print(
-        f"lookup (host, then remembered decision): {small} domains "
-        f"{scale[small]['lookup_us']:.2f} us, {large} domains {scale[large]['lookup_us']:.2f} us "
-        f"({change('lookup_us')}); matching the rules afresh: {scale[small]['resolve_us']:.2f} us, "
-        f"{scale[large]['resolve_us']:.2f} us ({change('resolve_us')})"
+        f"lookup, same requests (of {HOT_DOMAINS} domains) with {small} and {large} domains "
+        f"configured: remembered decision {scale[small]['lookup_us']:.2f} us, "
+        f"{scale[large]['lookup_us']:.2f} us ({change('lookup_us')}); matching the rules afresh "
+        f"{scale[small]['resolve_us']:.2f} us, {scale[large]['resolve_us']:.2f} us "
+        f"({change('resolve_us')})"
+    )
+    print(
+        f"lookup, requests cycling over every domain: remembered decision "
+        f"{scale[small]['sweep_lookup_us']:.2f} us, {scale[large]['sweep_lookup_us']:.2f} us "
+        f"({change('sweep_lookup_us')}); afresh {scale[small]['sweep_resolve_us']:.2f} us, "
+        f"{scale[large]['sweep_resolve_us']:.2f} us ({change('sweep_resolve_us')})"
     )
     print(
         f"memory of {large} compiled domains in one process: {scale[large]['table_mb']:.0f} MB "
@@ -399,7 +401,7 @@ def main() -> int:
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
+    parser.add_argument("--server", choices=("scarf", "gunicorn"), default="scarf")
     parser.add_argument("--scale-domains", type=int, default=100_000)
     args = parser.parse_args()
 

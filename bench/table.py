@@ -17,6 +17,7 @@ DOCKER_AGENT = "docker/27.0.3 go/go1.21.11 git-commit/662f78c kernel/6.5.0 os/li
 FILE_AGENTS = ("curl/8.5.0", "Wget/1.21.3", 'pip/24.0 {"installer":{"name":"pip"}}')
 VERSIONS = ("1.0.0", "1.2.3", "2.0.1")
 PLATFORMS = ("linux-amd64", "linux-arm64", "darwin-arm64")
+HOT_DOMAINS = 10  # bench/lookup.py: the domains whose requests make the same traffic at any scale
 
 
 def hostname(index: int) -> str:

@@ -70,12 +70,40 @@ def _from_trusted_proxy(peer: str, networks: tuple) -> bool:
 
 
 def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
-    """Build the engine's Request; raises BadRequest for what no rule may see."""
+    """Build the engine's Request from a WSGI environ; raises BadRequest."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw is None:  # servers that only give the decoded path
         raw = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/;=,:@!$&'()*+~")
         if environ.get("QUERY_STRING"):
             raw += "?" + environ["QUERY_STRING"]
+    headers = tuple(
+        (_header_name(key), value) for key, value in environ.items() if key.startswith("HTTP_")
+    )
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers += ((_header_name(key), environ[key]),)
+    return build_request(
+        environ.get("REQUEST_METHOD", "GET").upper(),
+        raw,
+        headers,
+        peer=environ.get("REMOTE_ADDR", ""),
+        scheme=environ.get("wsgi.url_scheme", "http"),
+        trusted_proxies=trusted_proxies,
+        read_body=_body_reader(environ),
+    )
+
+
+def build_request(
+    method: str,
+    raw: str,
+    headers: tuple[tuple[str, str], ...],
+    peer: str,
+    scheme: str,
+    trusted_proxies: tuple,
+    read_body=None,
+) -> Request:
+    """The engine's Request for a request target as sent and its headers
+    (lower-case names); raises BadRequest for what no rule may see."""
     if len(raw) > MAX_TARGET_LENGTH:
         raise BadRequest(414, "request target too long")
     if "://" in raw.split("?", 1)[0] and not raw.startswith("/"):
@@ -84,36 +112,39 @@ def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
         raise BadRequest(400, "malformed request target")
     path, mark, query = raw.partition("?")
 
-    headers = tuple(
-        (_header_name(key), value) for key, value in environ.items() if key.startswith("HTTP_")
-    )
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers += ((_header_name(key), environ[key]),)
-    peer = environ.get("REMOTE_ADDR", "")
-    host = environ.get("HTTP_HOST", "")
+    host = _first(headers, "host")
     client_ip = peer
-    scheme = environ.get("wsgi.url_scheme", "http")
     if _from_trusted_proxy(peer, trusted_proxies):
-        host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0]
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        host = (_first(headers, "x-forwarded-host") or host).split(",")[0]
+        forwarded = _first(headers, "x-forwarded-for").split(",")[0].strip()
         client_ip = forwarded or peer
-        proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower()
+        proto = _first(headers, "x-forwarded-proto").split(",")[0].strip().lower()
         scheme = proto if proto in ("http", "https") else scheme
     host = normalise_host(host)
     if not host:
         raise BadRequest(400, "missing Host header")
 
     return Request(
-        method=environ.get("REQUEST_METHOD", "GET").upper(),
+        method=method,
         host=host,
         raw_path=path,
         raw_query=query if mark else None,
         headers=headers,
-        read_body=_body_reader(environ),
+        read_body=read_body or _no_body,
         client_ip=client_ip,
         scheme=scheme,
     )
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str:
+    for key, value in headers:
+        if key == name:
+            return value
+    return ""
+
+
+def _no_body(limit: int) -> bytes:
+    return b""
 
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
@@ -153,12 +184,16 @@ class GatewayApp:
         self.counters = Counters()
         self.reporter = None if settings.EMBEDDED else Reporter(self.counters, redis_client)
 
-    def __call__(self, environ, start_response):
+    def start_helpers(self) -> None:
+        """The routing watcher and the metrics reporter, in the serving process
+        (threads do not survive a fork, so they start lazily)."""
         if self.watch:
-            # Started lazily, in the serving process (threads do not survive a fork).
             self.table.start_watching()
             if self.reporter is not None:
                 self.reporter.start_in_this_process()
+
+    def __call__(self, environ, start_response):
+        self.start_helpers()
         try:
             request = request_from_environ(environ, self.trusted_proxies)
         except BadRequest as error:

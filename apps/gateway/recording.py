@@ -13,6 +13,8 @@ a write succeeds again, and a periodic task replays it too.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import json
 import logging
 import random
@@ -21,8 +23,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import hiredis
 import orjson
 import redis
+import redis.connection
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -87,16 +91,39 @@ def stamp_events(templates: tuple[dict[str, Any], ...], request: Request) -> lis
     """The events of this request: the shared part, plus an id, the time and who asked."""
     if not templates:
         return []
-    headers = dict(reversed(request.headers))  # the first line of a repeated header wins
+    user_agent = referer = dnt = gpc = None
+    for name, value in request.headers:  # the first line of a repeated header wins
+        if name == "user-agent":
+            user_agent = value if user_agent is None else user_agent
+        elif name == "referer":
+            referer = value if referer is None else referer
+        elif name == "dnt":
+            dnt = value if dnt is None else dnt
+        elif name == "sec-gpc":
+            gpc = value if gpc is None else gpc
     fields = {
-        "timestamp": datetime.now(UTC).isoformat(),
-        "user_agent": headers.get("user-agent", ""),
-        "referer": headers.get("referer", ""),
+        "timestamp": iso_now(),
+        "user_agent": user_agent or "",
+        "referer": referer or "",
         "client_ip": request.client_ip,
-        "dnt": headers.get("dnt") == "1",
-        "gpc": headers.get("sec-gpc") == "1",
+        "dnt": dnt == "1",
+        "gpc": gpc == "1",
     }
     return [{"id": uuid7(), **template, **fields} for template in templates]
+
+
+_second = (0, "")
+
+
+def iso_now() -> str:
+    """The time in ISO 8601 with microseconds, in UTC (datetime.isoformat's
+    text; formatting only the second's part once a second costs a fifth)."""
+    global _second
+    now = time.time()
+    second = int(now)
+    if second != _second[0]:
+        _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{int((now - second) * 1_000_000):06d}+00:00"
 
 
 def _capture_fields(capture: Capture) -> dict[str, Any]:
@@ -133,16 +160,7 @@ class RedisStreamSink:
         self._connection = None
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
-        commands = [
-            (
-                "XADD",
-                EVENTS_STREAM,
-                "*",
-                "events",
-                dump_events(events[start : start + EVENTS_PER_ENTRY]),
-            )
-            for start in range(0, len(events), EVENTS_PER_ENTRY)
-        ]
+        commands = stream_commands(events)
         if self._connection is None:
             self._connection = self.client.connection_pool.make_connection()
         connection = self._connection
@@ -153,6 +171,125 @@ class RedisStreamSink:
         except BaseException:
             connection.disconnect()  # a half-read reply must not reach the next batch
             raise
+
+
+class AsyncRedisStreamSink:
+    """RedisStreamSink for an event loop (server.py): the same commands,
+    written straight to a socket of the loop and their replies read with
+    hiredis. redis.asyncio's stream layers cost more than the write itself
+    when a batch holds a few dozen events, and the loop writes a batch per
+    iteration."""
+
+    def __init__(self, url: str, timeout: float):
+        self.options = redis.connection.parse_url(url)
+        self.timeout = timeout
+        self._connection: _RedisConnection | None = None
+
+    async def __call__(self, events: list[dict[str, Any]]) -> None:
+        try:
+            async with asyncio.timeout(self.timeout):
+                if self._connection is None or self._connection.closed:
+                    self._connection = await self._connect()
+                await self._connection.call(pack_commands(stream_commands(events)))
+        except BaseException:
+            if self._connection is not None:
+                self._connection.close()  # a reply still to come must not reach the next batch
+                self._connection = None
+            raise
+
+    async def _connect(self) -> _RedisConnection:
+        loop = asyncio.get_running_loop()
+        options = self.options
+        if "path" in options:
+            _, connection = await loop.create_unix_connection(_RedisConnection, options["path"])
+        else:
+            tls = options.get("connection_class") is redis.connection.SSLConnection
+            _, connection = await loop.create_connection(
+                _RedisConnection,
+                options.get("host", "localhost"),
+                options.get("port", 6379),
+                ssl=tls or None,
+            )
+        hello = []
+        if options.get("password"):
+            credentials = [options["username"]] if options.get("username") else []
+            hello.append(("AUTH", *credentials, options["password"]))
+        if options.get("db"):
+            hello.append(("SELECT", options["db"]))
+        if hello:
+            await connection.call(pack_commands(hello))
+        return connection
+
+
+class _RedisConnection(asyncio.Protocol):
+    """Pipelined commands in, one future per batch of replies out."""
+
+    def __init__(self):
+        self.reader = hiredis.Reader()
+        self.waiting: collections.deque = collections.deque()  # (future, replies expected)
+        self.replies: list = []
+        self.closed = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def call(self, packed: tuple[bytes, int]) -> asyncio.Future:
+        data, count = packed
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((future, count))
+        self.transport.write(data)
+        return future
+
+    def data_received(self, data: bytes):
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            self.replies.append(reply)
+            future, count = self.waiting[0]
+            if len(self.replies) == count:
+                self.waiting.popleft()
+                errors = [r for r in self.replies if isinstance(r, hiredis.ReplyError)]
+                self.replies = []
+                if not future.done():
+                    if errors:
+                        future.set_exception(redis.ResponseError(str(errors[0])))
+                    else:
+                        future.set_result(None)
+
+    def connection_lost(self, exc):
+        self.closed = True
+        for future, _count in self.waiting:
+            if not future.done():
+                future.set_exception(redis.ConnectionError(f"connection to redis lost: {exc}"))
+        self.waiting.clear()
+
+    def close(self) -> None:
+        self.closed = True
+        self.transport.close()
+
+
+def pack_commands(commands: list[tuple]) -> tuple[bytes, int]:
+    """RESP for a pipeline of commands, and how many replies to expect."""
+    parts = []
+    for command in commands:
+        parts.append(b"*%d\r\n" % len(command))
+        for argument in command:
+            if not isinstance(argument, bytes):
+                argument = str(argument).encode()
+            parts.append(b"$%d\r\n%b\r\n" % (len(argument), argument))
+    return b"".join(parts), len(commands)
+
+
+def stream_commands(events: list[dict[str, Any]]) -> list[tuple]:
+    return [
+        (
+            "XADD",
+            EVENTS_STREAM,
+            "*",
+            "events",
+            dump_events(events[start : start + EVENTS_PER_ENTRY]),
+        )
+        for start in range(0, len(events), EVENTS_PER_ENTRY)
+    ]
 
 
 def dump_events(events: list[dict[str, Any]]) -> bytes:
@@ -185,6 +322,59 @@ class _Batch:
         self.error: BaseException | None = None
 
 
+class DurableWriter:
+    """Deliver a batch, or spool it when the store is unreachable: after a
+    failure, batches go straight to the spool for RETRY_AFTER seconds rather
+    than wait on a dead store each; after a successful delivery, what an
+    outage spooled is replayed."""
+
+    def __init__(self, deliver, spool: Spool):
+        self.deliver = deliver
+        self.spool = spool
+        self._retry_at = 0.0
+        self._spooled = False
+        self._replaying = threading.Lock()
+
+    def write(self, events: list[dict[str, Any]]) -> None:
+        if not self.store_reachable():
+            self.spool_events(events)
+            return
+        try:
+            self.deliver(events)
+        except Exception:
+            self.delivery_failed(events)
+            return
+        self.delivered()
+
+    def store_reachable(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    def delivery_failed(self, events: list[dict[str, Any]]) -> None:
+        log.warning("event store unreachable: spooling %d events", len(events), exc_info=True)
+        self._retry_at = time.monotonic() + RETRY_AFTER
+        self.spool_events(events)
+
+    def spool_events(self, events: list[dict[str, Any]]) -> None:
+        self.spool.append(events)
+        self._spooled = True
+
+    def needs_replay(self) -> bool:
+        return self._spooled
+
+    def delivered(self) -> None:
+        """Replay what an outage spooled (one replay at a time per process)."""
+        if not self._spooled or not self._replaying.acquire(blocking=False):
+            return
+        try:
+            if self.spool.pending():
+                self.spool.replay(self.deliver)
+            self._spooled = False
+        except Exception:
+            log.warning("spool replay failed; will retry", exc_info=True)
+        finally:
+            self._replaying.release()
+
+
 class GroupCommitter:
     """Requests of a process share writes: while one request writes, the
     events of the others gather in the next batch.
@@ -198,11 +388,8 @@ class GroupCommitter:
     per batch, not per request.
     """
 
-    def __init__(self, deliver, spool: Spool):
-        self.deliver = deliver
-        self.spool = spool
-        self._retry_at = 0.0
-        self._spooled = False
+    def __init__(self, writer: DurableWriter):
+        self.writer = writer
         self._lock = threading.Lock()
         self._pending = _Batch()
         self._writing = False
@@ -227,7 +414,7 @@ class GroupCommitter:
         with self._lock:
             batch, self._pending = self._pending, _Batch()
         try:
-            self._write(batch.events)
+            self.writer.write(batch.events)
         except BaseException as error:  # noqa: BLE001 - raised in every request of the batch
             batch.error = error
         batch.written = True
@@ -240,36 +427,75 @@ class GroupCommitter:
         if following is not None:
             following.release()
 
-    def _write(self, events: list[dict[str, Any]]) -> None:
-        """Deliver, or spool when the store is unreachable (and keep spooling
-        for RETRY_AFTER seconds rather than wait on a dead store for every
-        batch); after a successful delivery, replay what an outage spooled."""
-        if time.monotonic() < self._retry_at:
-            self._spool(events)
-            return
-        try:
-            self.deliver(events)
-        except Exception:
-            log.warning("event store unreachable: spooling %d events", len(events), exc_info=True)
-            self._retry_at = time.monotonic() + RETRY_AFTER
-            self._spool(events)
-            return
-        if self._spooled:
-            self._replay()
 
-    def _spool(self, events: list[dict[str, Any]]) -> None:
-        self.spool.append(events)
-        self._spooled = True
+class AsyncGroupCommitter:
+    """The group commit of an event loop (server.py): every request answered
+    in one loop iteration joins one batch, written while the next batch
+    gathers; each request's callback runs once its batch is durable, with
+    the error if it could not be made so. Blocking work (the spool's fsync,
+    a replay, the database in embedded mode) runs in `executor`."""
 
-    def _replay(self) -> None:
-        if not self.spool.pending():
-            self._spooled = False
-            return
+    def __init__(self, loop, deliver, writer: DurableWriter, executor):
+        self.loop = loop
+        self.deliver = deliver  # a coroutine function
+        self.writer = writer
+        self.executor = executor
+        self._events: list[dict[str, Any]] = []
+        self._callbacks: list = []
+        self._writing = False
+
+    @classmethod
+    def for_settings(cls, loop, executor) -> AsyncGroupCommitter:
+        writer = default_recorder().writer
+        if settings.EMBEDDED:
+
+            async def deliver(events):
+                await loop.run_in_executor(executor, writer.deliver, events)
+
+        else:
+            deliver = AsyncRedisStreamSink(settings.EVENTS_REDIS_URL, settings.EVENTS_REDIS_TIMEOUT)
+        return cls(loop, deliver, writer, executor)
+
+    def record(self, events: list[dict[str, Any]], callback) -> None:
+        self._events += events
+        self._callbacks.append(callback)
+        if not self._writing:
+            self._writing = True
+            self.loop.call_soon(self._write_pending)  # after this iteration's requests
+
+    def idle(self) -> bool:
+        return not self._writing
+
+    def _write_pending(self) -> None:
+        events, callbacks = self._events, self._callbacks
+        self._events, self._callbacks = [], []
+        self.loop.create_task(self._write(events, callbacks))
+
+    async def _write(self, events: list[dict[str, Any]], callbacks: list) -> None:
+        error = None
         try:
-            self.spool.replay(self.deliver)
-            self._spooled = False
-        except Exception:
-            log.warning("spool replay failed; will retry", exc_info=True)
+            await self._make_durable(events)
+        except BaseException as failure:  # noqa: BLE001 - answered in every request of the batch
+            error = failure
+        for callback in callbacks:
+            callback(error)
+        if self._callbacks:
+            self._write_pending()
+        else:
+            self._writing = False
+
+    async def _make_durable(self, events: list[dict[str, Any]]) -> None:
+        writer = self.writer
+        if writer.store_reachable():
+            try:
+                await self.deliver(events)
+            except Exception:
+                await self.loop.run_in_executor(self.executor, writer.delivery_failed, events)
+                return
+            if writer.needs_replay():
+                self.loop.run_in_executor(self.executor, writer.delivered)
+            return
+        await self.loop.run_in_executor(self.executor, writer.spool_events, events)
 
 
 def spool() -> Spool:
@@ -283,7 +509,7 @@ def default_recorder() -> GroupCommitter:
     global _recorder
     if _recorder is None:
         deliver = DatabaseSink() if settings.EMBEDDED else RedisStreamSink(events_redis())
-        _recorder = GroupCommitter(deliver, spool())
+        _recorder = GroupCommitter(DurableWriter(deliver, spool()))
     return _recorder
 
 

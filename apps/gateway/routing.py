@@ -414,6 +414,11 @@ class RoutingTable:
         self._watcher: threading.Thread | None = None
         self._stopping = threading.Event()
 
+    def cached(self, hostname: str) -> tuple[int, Routes | None] | None:
+        """(version, routes) when `hostname` is loaded (None for a domain known
+        not to exist), else None: never asks the source."""
+        return self._entries.get(hostname)
+
     def get(self, hostname: str) -> Routes | None:
         cached = self._entries.get(hostname)
         if cached is not None:

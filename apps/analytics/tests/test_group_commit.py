@@ -6,7 +6,7 @@ import time
 import pytest
 
 from apps.analytics.spool import Spool
-from apps.gateway.recording import GroupCommitter
+from apps.gateway.recording import DurableWriter, GroupCommitter
 
 from .conftest import make_event
 
@@ -27,7 +27,7 @@ class SlowStore:
 
 def test_concurrent_requests_are_written_in_few_batches_before_each_returns(tmp_path):
     store = SlowStore()
-    committer = GroupCommitter(store, Spool(tmp_path / "spool"))
+    committer = GroupCommitter(DurableWriter(store, Spool(tmp_path / "spool")))
     durable_on_return = []
 
     def request():
@@ -50,7 +50,7 @@ def test_events_go_to_the_spool_when_the_store_fails(tmp_path):
     def unreachable(events):
         raise ConnectionError("store down")
 
-    committer = GroupCommitter(unreachable, Spool(tmp_path / "spool"))
+    committer = GroupCommitter(DurableWriter(unreachable, Spool(tmp_path / "spool")))
 
     committer.record([make_event(), make_event()])
 
@@ -64,7 +64,7 @@ def test_a_request_fails_when_its_events_cannot_be_made_durable(tmp_path):
 
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("")
-    committer = GroupCommitter(unreachable, Spool(blocked / "spool"))
+    committer = GroupCommitter(DurableWriter(unreachable, Spool(blocked / "spool")))
 
     with pytest.raises(NotADirectoryError):
         committer.record([make_event()])

@@ -14,6 +14,7 @@ from apps.analytics.queries import totals
 from apps.analytics.spool import Spool
 from apps.gateway.recording import (
     EVENTS_STREAM,
+    DurableWriter,
     GroupCommitter,
     RedisStreamSink,
     read_stream_events,
@@ -90,7 +91,7 @@ def test_requests_during_an_outage_are_answered_spooled_and_replayed_once(
 
 def test_the_committer_replays_the_spool_once_redis_is_back(throwaway_redis, tmp_path):
     client = redis.Redis(port=throwaway_redis.port, socket_timeout=0.5, socket_connect_timeout=0.5)
-    committer = GroupCommitter(RedisStreamSink(client), Spool(tmp_path / "spool"))
+    committer = GroupCommitter(DurableWriter(RedisStreamSink(client), Spool(tmp_path / "spool")))
     throwaway_redis.stop()
 
     for _ in range(5):

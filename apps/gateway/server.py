@@ -1,0 +1,567 @@
+"""The production HTTP server: downloads answered on an event loop, everything else in threads.
+
+A download's answer is usually decided already (routing.Routes remembers
+decisions), so what it costs is HTTP framing and making its event durable
+before the answer leaves. Stock servers spend that in the wrong places:
+granian's WSGI threads must each block until their event is written, and
+every hand-off between threads costs more than the work. Here llhttp
+(httptools) parses, uvloop runs the sockets, and each process answers such
+requests on its loop: their events join one batch per loop iteration, the
+batch goes to Redis in one write (recording.AsyncGroupCommitter), and the
+answers are written when Redis confirms it.
+
+Everything else — dashboard and API hosts, a host not yet in the routing
+table, an answer that proxies or fetches, a request with a body — runs the
+WSGI application (scarf.wsgi) in a pool of threads, with the raw request
+target as RAW_URI. Each connection answers its requests in order, one at a
+time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import formatdate
+from urllib.parse import unquote_to_bytes
+
+import httptools
+
+from .app import STATUS_TEXT, BadRequest, GatewayApp, build_request, normalise_host
+from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
+from .recording import AsyncGroupCommitter, stamp_events
+
+log = logging.getLogger(__name__)
+
+MAX_HEAD = 64 * 1024  # request line and headers
+KEEPALIVE_TIMEOUT = 75.0  # idle connections close after this (above common LB idle timeouts)
+HEAD_TIMEOUT = 30.0  # a request head must arrive in full within this
+SHUTDOWN_GRACE = 30.0
+WRITE_HIGH_WATER = 256 * 1024
+
+
+class Message:
+    """One parsed request."""
+
+    __slots__ = ("method", "target", "headers", "body", "keep_alive", "version", "too_large")
+
+    def __init__(self):
+        self.target = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.too_large = False
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, server: Server):
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.message: Message | None = None
+        self.queue: deque[Message] = deque()
+        self.busy = False
+        self.closing = False
+        self.last_request = False
+        self.head_size = 0
+        self.body_size = 0
+        self.head_started = 0.0
+        self.last_active = time.monotonic()
+        self.writable = threading.Event()
+        self.writable.set()
+
+    # --- asyncio ----------------------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        peer = transport.get_extra_info("peername")
+        self.peer = peer[0] if peer else ""
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc):
+        self.closing = True
+        self.writable.set()  # a thread streaming to us must not wait forever
+        self.server.connections.discard(self)
+
+    def pause_writing(self):
+        self.writable.clear()
+
+    def resume_writing(self):
+        self.writable.set()
+
+    def data_received(self, data: bytes):
+        self.last_active = time.monotonic()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.transport.pause_reading()  # answered as a plain request, then closed
+            self.last_request = True
+        except httptools.HttpParserError:
+            self._fail(400, b"malformed request")
+
+    # --- httptools ------------------------------------------------------------------------
+
+    def on_message_begin(self):
+        self.message = Message()
+        self.head_size = 0
+        self.body_size = 0
+        self.head_started = self.last_active
+
+    def on_url(self, url: bytes):
+        self.message.target += url
+        self._grow_head(len(url))
+
+    def on_header(self, name: bytes, value: bytes):
+        self.message.headers.append((name, value))
+        self._grow_head(len(name) + len(value) + 4)
+
+    def on_headers_complete(self):
+        message = self.message
+        message.method = self.parser.get_method().decode("ascii", "replace")
+        message.version = self.parser.get_http_version()
+        message.keep_alive = self.parser.should_keep_alive()
+        self.head_started = 0.0
+        if message.method not in ("GET", "HEAD") and message.version == "1.1" and not self.busy:
+            for name, value in message.headers:
+                if name.lower() == b"expect" and value.lower() == b"100-continue":
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes):
+        self.body_size += len(body)
+        if self.body_size > self.server.max_body:
+            self.message.too_large = True
+        else:
+            self.message.body.append(body)
+
+    def on_message_complete(self):
+        self.queue.append(self.message)
+        self.message = None
+        if not self.busy:
+            self._next()
+
+    # --- answering ------------------------------------------------------------------------
+
+    def _grow_head(self, size: int) -> None:
+        self.head_size += size
+        if self.head_size > MAX_HEAD:
+            raise httptools.HttpParserError("request head too large")
+
+    def _next(self) -> None:
+        if self.closing or not self.queue:
+            return
+        if len(self.queue) > 1:
+            self.transport.pause_reading()  # pipelined: hold the rest until we catch up
+        self.busy = True
+        self.server.answer(self, self.queue.popleft())
+
+    def finish(self, data: bytes, keep_alive: bool) -> None:
+        """Write a whole response and go on with the next request (loop thread)."""
+        if self.closing:
+            return
+        self.transport.write(data)
+        self.done(keep_alive)
+
+    def done(self, keep_alive: bool) -> None:
+        self.busy = False
+        self.last_active = time.monotonic()
+        if not keep_alive or self.last_request or self.server.stopping:
+            self.closing = True
+            self.transport.close()
+            return
+        if self.queue:
+            self._next()
+        else:
+            self.transport.resume_reading()
+
+    def _fail(self, status: int, reason: bytes) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if not self.busy:
+            self.transport.write(plain_response(status, reason, keep_alive=False))
+        self.transport.close()
+
+    def idle_too_long(self, now: float) -> bool:
+        if self.busy:
+            return False
+        if self.head_started and now - self.head_started > HEAD_TIMEOUT:
+            return True
+        return now - self.last_active > KEEPALIVE_TIMEOUT
+
+
+class Server:
+    """One worker process's loop: the fast path, the thread pool, the committer."""
+
+    def __init__(self, wsgi_application, gateway: GatewayApp, dashboard_hosts, threads: int):
+        from django.conf import settings
+
+        self.application = wsgi_application
+        self.gateway = gateway
+        self.dashboard_hosts = frozenset(normalise_host(host) for host in dashboard_hosts)
+        self.max_body = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
+        self.connections: set[Connection] = set()
+        self.stopping = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.committer: AsyncGroupCommitter | None = None
+        self.date = b""
+        self.server_name = ("", "0")
+
+    # --- the fast path --------------------------------------------------------------------
+
+    def answer(self, connection: Connection, message: Message) -> None:
+        if message.too_large:
+            connection.finish(plain_response(413, b"request body too large", False), False)
+            return
+        try:
+            answered = self.answer_on_loop(connection, message)
+        except Exception:
+            log.exception("gateway failed on a request")
+            connection.finish(self.render(Respond(503), message), message.keep_alive)
+            return
+        if not answered:
+            self.threads.submit(self.run_wsgi, connection, message)
+
+    def answer_on_loop(self, connection: Connection, message: Message) -> bool:
+        """Answer here when the answer is known without I/O; False hands the
+        request to the thread pool."""
+        if message.method not in ("GET", "HEAD") or message.body:
+            return False  # answers that may read a body are the application's
+        headers = tuple(
+            (header_name(name), value.decode("latin-1")) for name, value in message.headers
+        )
+        gateway = self.gateway
+        try:
+            request = build_request(
+                message.method,
+                message.target.decode("latin-1"),
+                headers,
+                peer=connection.peer,
+                scheme="http",
+                trusted_proxies=gateway.trusted_proxies,
+            )
+        except BadRequest:
+            return False  # the WSGI path answers it, the same way on every server
+        if request.host in self.dashboard_hosts:
+            return False
+        cached = gateway.table.cached(request.host)
+        if cached is None:
+            return False  # loading it may block: a thread does it
+        routes = cached[1]
+        if routes is None:
+            response = not_found(request).response
+            gateway.counters.count(response.status, "")
+            connection.finish(self.render(response, message), message.keep_alive)
+            return True
+        decision = routes.decide(request)
+        response = decision.outcome.response
+        if isinstance(response, Fetch | Proxy):
+            return False
+        gateway.counters.count(response.status, decision.outcome.rule_type or "")
+        data = self.render(response, message)
+        if not decision.events:
+            connection.finish(data, message.keep_alive)
+            return True
+        keep_alive = message.keep_alive
+
+        def answer(error: BaseException | None) -> None:
+            if error is None:
+                connection.finish(data, keep_alive)
+            else:
+                log.error("download not recorded, answered 503: %s", error)
+                connection.finish(self.render(Respond(503), message), keep_alive)
+
+        self.committer.record(stamp_events(decision.events, request), answer)
+        return True
+
+    def render(self, response: Redirect | Respond, message: Message) -> bytes:
+        status = response.status
+        lines = [f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Unknown')}".encode("latin-1")]
+        lines.append(self.date)
+        if isinstance(response, Redirect):
+            lines.append(b"Location: " + response.location.encode("latin-1"))
+            body = b""
+        else:
+            body = response.body
+            lines += [f"{name}: {value}".encode("latin-1") for name, value in response.headers]
+        lines.append(b"Content-Length: %d" % len(body))
+        if not message.keep_alive:
+            lines.append(b"Connection: close")
+        head = b"\r\n".join(lines) + b"\r\n\r\n"
+        return head if message.method == "HEAD" else head + body
+
+    # --- the WSGI path ----------------------------------------------------------------------
+
+    def run_wsgi(self, connection: Connection, message: Message) -> None:
+        """In a pool thread: run the WSGI application, stream its answer."""
+        writer = ResponseWriter(self, connection, message)
+        try:
+            result = self.application(self.environ(connection, message), writer.start_response)
+            try:
+                for chunk in result:
+                    writer.write(chunk)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            writer.end()
+        except Exception:
+            log.exception("application failed on %s %r", message.method, message.target)
+            writer.abort()
+
+    def environ(self, connection: Connection, message: Message) -> dict:
+        target = message.target.decode("latin-1")
+        path, _, query = target.partition("?")
+        if "://" in path and not path.startswith("/"):  # absolute-form target
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        environ = {
+            "REQUEST_METHOD": message.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "RAW_URI": target,
+            "SERVER_NAME": self.server_name[0],
+            "SERVER_PORT": self.server_name[1],
+            "SERVER_PROTOCOL": f"HTTP/{message.version}",
+            "REMOTE_ADDR": connection.peer,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b"".join(message.body)),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        for name, value in message.headers:
+            key = name.decode("latin-1").upper().replace("-", "_")
+            if "_" in name.decode("latin-1"):
+                continue  # X_Forwarded_For must not pass for X-Forwarded-For
+            key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+            text = value.decode("latin-1")
+            environ[key] = f"{environ[key]},{text}" if key in environ else text
+        return environ
+
+    # --- the process --------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Once a second: the Date header, and idle connections closed."""
+        self.date = b"Date: " + formatdate(usegmt=True).encode("ascii")
+        now = time.monotonic()
+        for connection in [c for c in self.connections if c.idle_too_long(now)]:
+            connection.closing = True
+            connection.transport.close()
+        self.loop.call_later(1.0, self.tick)
+
+    async def serve(self, listener: socket.socket) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.committer = AsyncGroupCommitter.for_settings(self.loop, self.threads)
+        host, port = listener.getsockname()[:2]
+        self.server_name = (str(host), str(port))
+        self.gateway.start_helpers()
+        self.tick()
+        server = await self.loop.create_server(
+            lambda: Connection(self), sock=listener, backlog=2048
+        )
+        stopped = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(signum, stopped.set)
+        await stopped.wait()
+        await self.shut_down(server)
+
+    async def shut_down(self, server) -> None:
+        """Stop accepting, let requests in flight finish, then close everything."""
+        self.stopping = True
+        server.close()
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        while time.monotonic() < deadline:
+            for connection in [c for c in self.connections if not c.busy and not c.queue]:
+                connection.closing = True
+                connection.transport.close()
+            if not self.connections and self.committer.idle():
+                break
+            await asyncio.sleep(0.05)
+        self.threads.shutdown(wait=False, cancel_futures=True)
+
+
+class ResponseWriter:
+    """A WSGI response written from a pool thread to the connection's loop:
+    Content-Length when the application gives one, chunked otherwise (HTTP/1.1),
+    waiting while the client reads slower than we write."""
+
+    def __init__(self, server: Server, connection: Connection, message: Message):
+        self.loop = server.loop
+        self.server = server
+        self.connection = connection
+        self.message = message
+        self.head: bytes | None = None
+        self.sent_head = False
+        self.chunked = False
+        self.keep_alive = message.keep_alive
+        self.no_body = message.method == "HEAD"
+
+    def start_response(self, status: str, headers: list, exc_info=None):
+        if exc_info is not None and self.sent_head:
+            raise exc_info[1].with_traceback(exc_info[2])
+        names = {name.lower() for name, _ in headers}
+        code = int(status.split(" ", 1)[0])
+        lines = [f"HTTP/1.1 {status}".encode("latin-1"), self.server.date]
+        lines += [f"{name}: {value}".encode("latin-1") for name, value in headers]
+        bodyless = code < 200 or code in (204, 304)
+        if "content-length" not in names and not bodyless:
+            if self.message.version == "1.1":
+                self.chunked = not self.no_body
+                if self.chunked:
+                    lines.append(b"Transfer-Encoding: chunked")
+            else:
+                self.keep_alive = False
+        if bodyless:
+            self.no_body = True
+        if not self.keep_alive:
+            lines.append(b"Connection: close")
+        self.head = b"\r\n".join(lines) + b"\r\n\r\n"
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        if self.head is None:
+            raise RuntimeError("write() before start_response()")
+        out = b""
+        if not self.sent_head:
+            out, self.sent_head = self.head, True
+        if data and not self.no_body:
+            out += b"%x\r\n%b\r\n" % (len(data), data) if self.chunked else data
+        if out:
+            self._send(out)
+
+    def end(self) -> None:
+        self.write(b"")
+        tail = b"0\r\n\r\n" if self.chunked else b""
+        self.loop.call_soon_threadsafe(self._finish, tail)
+
+    def abort(self) -> None:
+        if self.sent_head:
+            self.keep_alive = False
+            self.loop.call_soon_threadsafe(self._finish, b"")
+        else:
+            response = plain_response(500, b"internal error", self.keep_alive)
+            self.loop.call_soon_threadsafe(self._finish, response)
+
+    def _send(self, data: bytes) -> None:
+        connection = self.connection
+        while not connection.writable.wait(1.0):
+            if connection.closing:
+                break
+        if connection.closing:
+            raise ConnectionError("client went away")
+        self.loop.call_soon_threadsafe(self._write_if_open, data)
+
+    def _write_if_open(self, data: bytes) -> None:
+        if not self.connection.closing:
+            self.connection.transport.write(data)
+
+    def _finish(self, tail: bytes) -> None:
+        if self.connection.closing:
+            return
+        self.connection.finish(tail, self.keep_alive)
+
+
+def plain_response(status: int, reason: bytes, keep_alive: bool) -> bytes:
+    head = f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Error')}\r\n".encode("latin-1")
+    close = b"" if keep_alive else b"Connection: close\r\n"
+    body = reason + b"\n"
+    return (
+        head
+        + close
+        + b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%b"
+        % (
+            len(body),
+            body,
+        )
+    )
+
+
+_header_names: dict[bytes, str] = {}
+
+
+def header_name(raw: bytes) -> str:
+    """b"User-Agent" -> "user-agent", remembered (a few dozen names recur)."""
+    name = _header_names.get(raw)
+    if name is None:
+        name = raw.decode("latin-1").lower()
+        if len(_header_names) < 1000:
+            _header_names[raw] = name
+    return name
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def run_worker(listener: socket.socket, threads: int) -> None:
+    import uvloop
+    from django.conf import settings
+
+    from scarf.wsgi import application, gateway_application
+
+    server = Server(application, gateway_application, settings.DASHBOARD_HOSTS, threads)
+    uvloop.run(server.serve(listener))
+
+
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Bind, start `workers` processes, start again any that dies; SIGTERM stops all."""
+    from django.db import connections
+
+    import scarf.wsgi  # noqa: F401 - load Django once, before forking
+
+    listener = socket.create_server((host, port), backlog=2048, reuse_port=False)
+    listener.setblocking(False)
+    connections.close_all()
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                run_worker(listener, threads)
+            except BaseException:
+                log.exception("worker failed")
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = pid
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(workers):
+        spawn()
+    log.info("serving on http://%s:%d/ with %d workers", host, port, workers)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        children.pop(pid, None)
+        if not stopping:
+            log.warning("worker %d exited (%s); starting another", pid, status)
+            time.sleep(0.5)
+            spawn()
