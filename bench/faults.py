@@ -88,8 +88,8 @@ class Options:
     rate: float = 300.0  # requests per second, all threads together
     threads: int = 6
     gateway_workers: int = 2
-    # "gunicorn" (scarf/gunicorn.conf.py) or "granian" (python -m scarf.serving)
-    server: str = "gunicorn"
+    # "gunicorn" (scarf/gunicorn.conf.py) or "scarf" (python -m scarf.serving)
+    server: str = "scarf"
     drain_timeout: float = 180.0
     keep: bool = False  # keep the work directory (logs, data)
     log: Callable[[str], None] = field(
@@ -330,7 +330,7 @@ class Product:
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
 
     def _gateway_command(self) -> tuple[str, ...]:
-        if self.options.server == "granian":
+        if self.options.server == "scarf":
             return ("scarf.serving",)  # binds 0.0.0.0:PORT
         return (
             *("gunicorn", "-c", "scarf/gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}"),
@@ -981,7 +981,7 @@ def main() -> int:
         "--only", action="append", choices=[fault.key for fault in FAULTS], help="repeatable"
     )
     parser.add_argument(
-        "--server", choices=["gunicorn", "granian"], help=f"gateway server ({defaults.server})"
+        "--server", choices=["gunicorn", "scarf"], help=f"gateway server ({defaults.server})"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()

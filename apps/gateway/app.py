@@ -36,6 +36,9 @@ STATUS_TEXT = {
     413: "Content Too Large",
     414: "URI Too Long",
     422: "Unprocessable Content",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
@@ -106,8 +109,7 @@ def build_request(
     (lower-case names); raises BadRequest for what no rule may see."""
     if len(raw) > MAX_TARGET_LENGTH:
         raise BadRequest(414, "request target too long")
-    if "://" in raw.split("?", 1)[0] and not raw.startswith("/"):
-        raw = "/" + raw.split("://", 1)[1].partition("/")[2]  # absolute-form target
+    raw = origin_form(raw)
     if not raw.startswith("/") or _CONTROL_CHARACTER.search(raw):
         raise BadRequest(400, "malformed request target")
     path, mark, query = raw.partition("?")
@@ -134,6 +136,13 @@ def build_request(
         client_ip=client_ip,
         scheme=scheme,
     )
+
+
+def origin_form(target: str) -> str:
+    """`http://host/path?q` (absolute form, as sent to proxies) -> `/path?q`."""
+    if "://" in target.split("?", 1)[0] and not target.startswith("/"):
+        return "/" + target.split("://", 1)[1].partition("/")[2]
+    return target
 
 
 def _first(headers: tuple[tuple[str, str], ...], name: str) -> str:
@@ -237,12 +246,17 @@ class GatewayApp:
 
 
 def _send(start_response, response: Respond | Redirect, environ) -> list[bytes]:
+    status, headers, body = response_fields(response)
+    start_response(status, headers)
+    return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+
+def response_fields(response: Respond | Redirect) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status line, headers (with Content-Length) and body of an engine response."""
     status = f"{response.status} {STATUS_TEXT.get(response.status, 'Unknown')}"
     if isinstance(response, Redirect):
-        start_response(status, [("Location", response.location), ("Content-Length", "0")])
-        return [b""]
+        return status, [("Location", response.location), ("Content-Length", "0")], b""
     headers = list(response.headers)
     if not any(name.lower() == "content-length" for name, _ in headers):
         headers.append(("Content-Length", str(len(response.body))))
-    start_response(status, headers)
-    return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else response.body]
+    return status, headers, response.body

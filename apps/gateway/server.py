@@ -36,13 +36,22 @@ from urllib.parse import unquote_to_bytes
 
 import httptools
 
-from .app import STATUS_TEXT, BadRequest, GatewayApp, build_request, normalise_host
+from .app import (
+    STATUS_TEXT,
+    BadRequest,
+    GatewayApp,
+    build_request,
+    normalise_host,
+    origin_form,
+    response_fields,
+)
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
 from .recording import AsyncGroupCommitter, stamp_events
 
 log = logging.getLogger(__name__)
 
 MAX_HEAD = 64 * 1024  # request line and headers
+MAX_HEADERS = 100
 KEEPALIVE_TIMEOUT = 75.0  # idle connections close after this (above common LB idle timeouts)
 HEAD_TIMEOUT = 30.0  # a request head must arrive in full within this
 SHUTDOWN_GRACE = 30.0
@@ -52,13 +61,12 @@ WRITE_HIGH_WATER = 256 * 1024
 class Message:
     """One parsed request."""
 
-    __slots__ = ("method", "target", "headers", "body", "keep_alive", "version", "too_large")
+    __slots__ = ("method", "target", "headers", "body", "keep_alive", "version")
 
     def __init__(self):
         self.target = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
-        self.too_large = False
 
 
 class Connection(asyncio.Protocol):
@@ -71,6 +79,7 @@ class Connection(asyncio.Protocol):
         self.busy = False
         self.closing = False
         self.last_request = False
+        self.refusal: tuple[int, bytes] | None = None
         self.head_size = 0
         self.body_size = 0
         self.head_started = 0.0
@@ -106,7 +115,7 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()  # answered as a plain request, then closed
             self.last_request = True
         except httptools.HttpParserError:
-            self._fail(400, b"malformed request")
+            self._fail(*(self.refusal or (400, b"malformed request")))
 
     # --- httptools ------------------------------------------------------------------------
 
@@ -123,6 +132,9 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes):
         self.message.headers.append((name, value))
         self._grow_head(len(name) + len(value) + 4)
+        if len(self.message.headers) > MAX_HEADERS:
+            self.refusal = (431, b"too many header fields")
+            raise httptools.HttpParserError(self.refusal[1].decode())
 
     def on_headers_complete(self):
         message = self.message
@@ -138,9 +150,9 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes):
         self.body_size += len(body)
         if self.body_size > self.server.max_body:
-            self.message.too_large = True
-        else:
-            self.message.body.append(body)
+            self.refusal = (413, b"request body too large")
+            raise httptools.HttpParserError(self.refusal[1].decode())
+        self.message.body.append(body)
 
     def on_message_complete(self):
         self.queue.append(self.message)
@@ -153,7 +165,8 @@ class Connection(asyncio.Protocol):
     def _grow_head(self, size: int) -> None:
         self.head_size += size
         if self.head_size > MAX_HEAD:
-            raise httptools.HttpParserError("request head too large")
+            self.refusal = (431, b"request head too large")
+            raise httptools.HttpParserError(self.refusal[1].decode())
 
     def _next(self) -> None:
         if self.closing or not self.queue:
@@ -219,9 +232,6 @@ class Server:
     # --- the fast path --------------------------------------------------------------------
 
     def answer(self, connection: Connection, message: Message) -> None:
-        if message.too_large:
-            connection.finish(plain_response(413, b"request body too large", False), False)
-            return
         try:
             answered = self.answer_on_loop(connection, message)
         except Exception:
@@ -284,16 +294,9 @@ class Server:
         return True
 
     def render(self, response: Redirect | Respond, message: Message) -> bytes:
-        status = response.status
-        lines = [f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Unknown')}".encode("latin-1")]
-        lines.append(self.date)
-        if isinstance(response, Redirect):
-            lines.append(b"Location: " + response.location.encode("latin-1"))
-            body = b""
-        else:
-            body = response.body
-            lines += [f"{name}: {value}".encode("latin-1") for name, value in response.headers]
-        lines.append(b"Content-Length: %d" % len(body))
+        status, headers, body = response_fields(response)
+        lines = [b"HTTP/1.1 " + status.encode("latin-1"), self.date]
+        lines += [f"{name}: {value}".encode("latin-1") for name, value in headers]
         if not message.keep_alive:
             lines.append(b"Connection: close")
         head = b"\r\n".join(lines) + b"\r\n\r\n"
@@ -320,9 +323,7 @@ class Server:
 
     def environ(self, connection: Connection, message: Message) -> dict:
         target = message.target.decode("latin-1")
-        path, _, query = target.partition("?")
-        if "://" in path and not path.startswith("/"):  # absolute-form target
-            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        path, _, query = origin_form(target).partition("?")
         environ = {
             "REQUEST_METHOD": message.method,
             "SCRIPT_NAME": "",

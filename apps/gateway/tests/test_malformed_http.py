@@ -1,5 +1,5 @@
 """Malformed HTTP on a raw socket to the real servers (the production one,
-granian via `python -m scarf.serving`, and gunicorn via `manage.py serve`),
+scarf's own via `python -m scarf.serving`, and gunicorn via `manage.py serve`),
 with the WSGI dispatcher, the gateway and Django behind them: each request
 of the corpus is answered with a 4xx or the connection is closed, never a
 5xx nor a header a client could inject, and the server keeps serving."""
@@ -39,7 +39,7 @@ REFUSED = [
     ("Host with NUL", request(b"GET /install.sh HTTP/1.1", b"Host: get.acme.test\x00.evil", CLOSE)),
     ("Host not UTF-8", request(b"GET /install.sh HTTP/1.1", b"Host: \xff\xfe.test", CLOSE)),
     ("two Hosts", request(b"GET /x HTTP/1.1", b"Host: evil.test", HOST, CLOSE)),
-    # Past gunicorn's 8 KiB per header and granian's (hyper's) 400 KiB buffer.
+    # Past gunicorn's 8 KiB per header and our server's 64 KiB request head.
     ("huge header", request(b"GET /install.sh HTTP/1.1", HOST, b"X-Big: " + LONG * 25, CLOSE)),
     (
         "too many headers",
@@ -113,7 +113,7 @@ ANSWERED = [
         request(b"GET http://evil.test/install.sh HTTP/1.1", HOST, CLOSE),
     ),
     ("unknown method", request(b"BREW /install.sh HTTP/1.1", HOST, CLOSE)),
-    # gunicorn refuses these (400, 414); granian passes them on as unknown methods.
+    # gunicorn refuses these (400, 414); llhttp (our server) refuses them as well.
     ("lower-case method", request(b"get /install.sh HTTP/1.1", HOST, CLOSE)),
     ("huge method", request(b"A" * 5000 + b" /install.sh HTTP/1.1", HOST, CLOSE)),
     ("HTTP/1.0 without Host", b"GET /install.sh HTTP/1.0\r\n\r\n"),
@@ -181,7 +181,7 @@ def answer_to_good_request(port: int) -> tuple[int, str | None]:
     return response.status, response.getheader("Location")
 
 
-@pytest.fixture(params=["granian", "gunicorn"])
+@pytest.fixture(params=["scarf", "gunicorn"])
 def server(request, gateway_server, imported, tmp_path):
     if request.param == "gunicorn":
         yield gateway_server.start()

@@ -27,7 +27,7 @@ def recorded_events(redis_db):
     return read_stream_events(redis_db)
 
 
-@pytest.fixture(params=["granian", "gunicorn"])
+@pytest.fixture(params=["scarf", "gunicorn"])
 def server(request, gateway_server, acme, every_rule_type, tmp_path):
     """The production server (`python -m scarf.serving`) and `manage.py serve`."""
     import_manifest(acme, every_rule_type, verify_domains=True)
@@ -272,7 +272,7 @@ def test_captured_values_never_change_the_host_or_add_headers(server):
 def test_the_servers_environment_never_reads_as_request_headers(
     gateway_server, acme, every_rule_type, tmp_path, redis_db
 ):
-    """granian starts each request's environ from the process environment."""
+    """A server may build each request's environ on the process environment (granian did)."""
     import_manifest(acme, every_rule_type, verify_domains=True)
     production = ProductionServer(
         {**gateway_server.env, "HTTP_USER_AGENT": "from-the-environment"}, tmp_path

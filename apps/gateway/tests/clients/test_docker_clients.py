@@ -166,7 +166,7 @@ def image(tmp_path, registry):
     return image
 
 
-@pytest.fixture(params=["granian", "gunicorn"])
+@pytest.fixture(params=["scarf", "gunicorn"])
 def server(request, gateway_server, acme, registry, image, tmp_path):
     """The production server (`python -m scarf.serving`) and `manage.py serve`."""
     manifest = {
