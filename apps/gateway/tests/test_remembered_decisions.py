@@ -2,6 +2,7 @@
 give, each request still recorded with its own id, time and client."""
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -88,6 +89,27 @@ def test_each_request_gets_its_own_event(routes):
     assert [e["client_ip"] for e in events] == ["192.0.2.1", "192.0.2.2"]
     assert [e["user_agent"] for e in events] == ["curl/8.5", "Wget/1.21"]
     assert {e["target"] for e in events} == {"https://raw.example.com/acme/install.sh"}
+
+
+def test_an_event_carries_the_first_line_of_each_client_header_and_the_time(routes):
+    domain = routes["get.acme.test"]
+    headers = (
+        ("user-agent", "curl/8.5"),
+        ("referer", "https://docs.acme.test/"),
+        ("dnt", "1"),
+        ("user-agent", "second line"),
+        ("sec-gpc", "1"),
+        ("referer", "https://later.test/"),
+    )
+    asked = Request(method="GET", host="get.acme.test", raw_path="/install.sh", headers=headers)
+    before = datetime.now(UTC) - timedelta(milliseconds=1)  # rounding apart
+    (event,) = stamp_events(domain.decide(asked).events, asked)
+    after = datetime.now(UTC) + timedelta(milliseconds=1)
+
+    assert (event["user_agent"], event["referer"]) == ("curl/8.5", "https://docs.acme.test/")
+    assert (event["dnt"], event["gpc"]) == (True, True)
+    assert before <= datetime.fromisoformat(event["timestamp"]) <= after
+    assert event["timestamp"].endswith("+00:00")
 
 
 def test_a_request_with_a_body_is_not_remembered(routes):
