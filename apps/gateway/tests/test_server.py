@@ -1,0 +1,602 @@
+"""The production server (apps/gateway/server.py, run as `python -m scarf.serving`)
+over raw sockets: keep-alive, pipelining, HTTP/1.0, request bodies (chunked,
+`Expect: 100-continue`), streamed answers, its limits, the events its fast
+path records, and its processes (a killed worker replaced, a graceful stop).
+
+Each test starts the real server (one worker unless told) on a product with
+the every-rule-type manifest imported, plus one docker rule whose registry is
+a slow stand-in on loopback: its answer takes REGISTRY_DELAY, long enough to
+be the request "in flight" of the pipelining and shutdown tests."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import http.client
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from apps.accounts.models import ApiToken, Membership, User
+from apps.analytics.tests.conftest import cli_download, ingest
+from apps.gateway.recording import read_stream_events
+from apps.packages.manifests import import_manifest
+from scarf.testing import BASE_DIR, ProductionServer, wait_until_serving
+
+pytestmark = pytest.mark.slow
+
+GATEWAY = "get.acme.test"
+DASHBOARD = "localhost"
+MAX_BODY = 1000  # MAX_REQUEST_BODY of the servers started here
+TOKEN = b"Authorization: Bearer s3cret-token"  # the telemetry rule's token
+SKOPEO = b"User-Agent: skopeo/1.14.0"  # a client the docker rules proxy for, never redirect
+REGISTRY_DELAY = 1.0
+SLOW_MANIFEST = "/v2/acme/slow/manifests/1.0"
+MANIFEST_BODY = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
+
+
+# --- a registry that takes its time -------------------------------------------------------
+
+
+class SlowRegistryHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self.server.asked.set()
+        time.sleep(REGISTRY_DELAY)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        self.send_header("Content-Length", str(len(MANIFEST_BODY)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(MANIFEST_BODY)  # the gateway may have given up on it
+
+    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+        pass
+
+
+@pytest.fixture
+def slow_registry():
+    registry = ThreadingHTTPServer(("127.0.0.1", 0), SlowRegistryHandler)
+    registry.daemon_threads = True
+    registry.asked = threading.Event()
+    thread = threading.Thread(target=registry.serve_forever, daemon=True)
+    thread.start()
+    yield registry
+    registry.shutdown()
+    registry.server_close()
+
+
+class Served(ProductionServer):
+    """`python -m scarf.serving` as ProductionServer runs it, with `workers` worker processes."""
+
+    def __init__(self, env: dict[str, str], tmp_path: Path, workers: int = 1):
+        super().__init__(env, tmp_path)
+        self.workers = workers
+
+    def start(self) -> Served:
+        self.env.update(PORT=str(self.port), WEB_CONCURRENCY=str(self.workers))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scarf.serving"],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_serving(self.url + "/healthz", self.process)
+        return self
+
+
+@pytest.fixture
+def product(gateway_server, acme, every_rule_type, slow_registry) -> dict[str, str]:
+    """The environment of a server on a product with every rule type and the slow
+    registry's image imported, and request bodies limited to MAX_BODY bytes."""
+    slow_image = {
+        "type": "docker-v1",
+        "domain": GATEWAY,
+        "package-id": "slow-image",
+        "repository-name": "acme/slow",
+        "registry": f"http://127.0.0.1:{slow_registry.server_port}",
+    }
+    import_manifest(acme, {"rules": [*every_rule_type["rules"], slow_image]}, verify_domains=True)
+    return {**gateway_server.env, "MAX_REQUEST_BODY": str(MAX_BODY)}
+
+
+@pytest.fixture
+def start_server(product, tmp_path):
+    started: list[Served] = []
+
+    def start(workers: int = 1) -> Served:
+        started.append(Served(product, tmp_path, workers))
+        return started[-1].start()
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def server(start_server) -> Served:
+    return start_server()
+
+
+# --- raw HTTP on one socket ---------------------------------------------------------------
+
+
+def raw(method: str, target: str, host: str, *headers: bytes, version="1.1", body=b"") -> bytes:
+    head = [f"{method} {target} HTTP/{version}".encode(), b"Host: " + host.encode(), *headers]
+    return b"\r\n".join([*head, b"", b""]) + body
+
+
+def chunked(*chunks: bytes) -> bytes:
+    return b"".join(b"%x\r\n%b\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+
+
+class KeptOpen(io.BufferedReader):
+    """The socket's one read buffer, which http.client may not close after a
+    response: the next response on the connection may already be in it."""
+
+    def close(self):
+        pass
+
+
+class Client:
+    """One connection: raw bytes out, responses parsed in turn by http.client
+    (which checks the framing: Content-Length, chunked or until the close)."""
+
+    def __init__(self, port: int, timeout: float = 10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.file = KeptOpen(socket.SocketIO(self.sock, "rb"))
+
+    def makefile(self, *_args, **_kwargs):  # what http.client.HTTPResponse reads through
+        return self.file
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def response(self, method: str = "GET") -> http.client.HTTPResponse:
+        response = http.client.HTTPResponse(self, method=method)
+        response.begin()
+        response.body = response.read()
+        return response
+
+    def closed_by_server(self, within: float = 5.0) -> bool:
+        """Whether the server closes the connection within `within` seconds,
+        sending nothing more (use last: the socket is spent either way)."""
+        self.sock.settimeout(within)
+        try:
+            return self.file.read(1) == b""
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+def fields(count: int) -> list[bytes]:
+    """`count` header fields, Host included."""
+    return [b"X-Field-%d: %d" % (i, i) for i in range(count - 1)]
+
+
+def summary(response: http.client.HTTPResponse) -> tuple[int, str | None, bytes]:
+    return response.status, response.getheader("Location"), response.body
+
+
+def warm_up(port: int) -> None:
+    """A worker loads a host's rules on its first request for it (in a thread);
+    after that, its downloads are answered on the event loop."""
+    with Client(port) as client:
+        client.send(raw("GET", "/install.sh", GATEWAY))
+        assert client.response().status == 307
+
+
+def telemetry_events(redis_db) -> list:
+    return [
+        event["capture"]["event"]
+        for event in read_stream_events(redis_db)
+        if event["rule_type"] == "telemetry-v1"
+    ]
+
+
+# --- connections --------------------------------------------------------------------------
+
+
+def test_http_1_1_keeps_the_connection_while_http_1_0_and_close_end_it(server):
+    requests = [
+        (GATEWAY, "/install.sh", (307, "https://raw.example.com/acme/install.sh", b"")),
+        (DASHBOARD, "/healthz", (200, None, b"ok\n")),
+        (
+            GATEWAY,
+            "/cli/1.2.3/cli.tgz",
+            (307, "https://github.com/acme/cli/releases/download/v1.2.3/cli.tgz", b""),
+        ),
+        (GATEWAY, "/nothing-here", (404, None, b"")),
+        (GATEWAY, "/docs/intro", (307, "https://docs.acme.example/intro.html", b"")),
+    ]
+    with Client(server.port) as client:
+        answers = []
+        for host, target, _ in requests:
+            client.send(raw("GET", target, host))
+            response = client.response()
+            answers.append((*summary(response), response.getheader("Connection")))
+        kept = not client.closed_by_server(within=0.5)
+
+    assert answers == [(*answer, None) for _, _, answer in requests]
+    assert kept
+
+    # The rules are loaded now: the downloads below are answered on the event loop.
+    ending = [
+        (raw("GET", "/install.sh", GATEWAY, version="1.0"), 307),
+        (raw("GET", "/healthz", DASHBOARD, version="1.0"), 200),
+        (raw("GET", "/install.sh", GATEWAY, b"Connection: close"), 307),
+        (raw("GET", "/healthz", DASHBOARD, b"Connection: close"), 200),
+    ]
+    for request, status in ending:
+        with Client(server.port) as client:
+            client.send(request)
+            response = client.response()
+
+            assert (response.status, response.getheader("Connection")) == (status, "close")
+            assert client.closed_by_server(), request
+
+
+def test_an_upgrade_request_is_answered_as_a_plain_one_then_the_connection_closes(server):
+    # httptools raises HttpParserUpgrade after its callbacks ran, and an answer
+    # written inside them (the event loop's 404, which records nothing) must
+    # already close the connection, or it would hang until the idle time-out.
+    warm_up(server.port)
+    upgrade = (b"Connection: Upgrade", b"Upgrade: websocket")
+    with Client(server.port, timeout=3) as client:
+        client.send(raw("GET", "/nothing-here", GATEWAY, *upgrade))
+        response = client.response()
+
+        assert response.status == 404
+        assert client.closed_by_server(within=3)
+
+
+def test_pipelined_requests_are_answered_whole_and_in_order(server, redis_db):
+    """Sent in one write: the first is proxied to a registry that takes a second,
+    so every later one, however fast its own answer, has to wait for it."""
+    event = b'{"event":"pipelined"}'
+    requests = [
+        ("GET", raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO), (200, None, MANIFEST_BODY)),
+        (
+            "GET",
+            raw("GET", "/install.sh", GATEWAY),
+            (307, "https://raw.example.com/acme/install.sh", b""),
+        ),
+        ("GET", raw("GET", "/healthz", DASHBOARD), (200, None, b"ok\n")),
+        ("GET", raw("GET", "/nothing-here", GATEWAY), (404, None, b"")),
+        (
+            "POST",
+            raw(
+                "POST",
+                "/events",
+                GATEWAY,
+                TOKEN,
+                b"Content-Length: %d" % len(event),
+                body=event,
+            ),
+            (200, None, b""),
+        ),
+        (
+            "HEAD",
+            raw("HEAD", "/docs/intro", GATEWAY),
+            (307, "https://docs.acme.example/intro.html", b""),
+        ),
+        (
+            "GET",
+            raw("GET", "/v2/acme/app/manifests/1.0", GATEWAY, b"User-Agent: docker/27.0"),
+            (307, "https://ghcr.io/v2/acme/app/manifests/1.0", b""),
+        ),
+        ("GET", raw("GET", "/healthz", DASHBOARD), (200, None, b"ok\n")),
+    ]
+
+    with Client(server.port) as client:
+        client.send(b"".join(request for _, request, _ in requests))
+        answers = [summary(client.response(method)) for method, _, _ in requests]
+        client.send(raw("GET", "/install.sh", GATEWAY))  # and the connection goes on
+        after = summary(client.response())
+
+    assert answers == [answer for _, _, answer in requests]
+    assert after[0] == 307
+    assert {"event": "pipelined"} in telemetry_events(redis_db)
+
+
+def test_a_refused_request_does_not_cut_off_the_answer_to_an_earlier_one(server):
+    # A pipelined request refused (400, 413, 431) while an earlier one is still
+    # being answered: the earlier answer first, then the refusal, then the close.
+    with Client(server.port) as client:
+        client.send(
+            raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO)
+            + raw("GET", "/install.sh", GATEWAY, *fields(101))
+        )
+        try:
+            earlier = summary(client.response())
+            refused = client.response().status
+        except http.client.RemoteDisconnected:
+            earlier = refused = "closed without an answer"
+
+    assert earlier == (200, None, MANIFEST_BODY)
+    assert refused == 431
+
+
+# --- request bodies -----------------------------------------------------------------------
+
+
+def test_a_chunked_request_body_reaches_the_application_whole(server, redis_db):
+    # The body is buffered whole, so the application is given its length
+    # (GatewayApp's body reader and Django's WSGIRequest read CONTENT_LENGTH).
+    body = b'{"event":"start"}\n{"event":"stop"}'
+    with Client(server.port) as client:
+        client.send(raw("POST", "/events", GATEWAY, TOKEN, b"Transfer-Encoding: chunked"))
+        for part in (body[:7], body[7:20], body[20:]):
+            client.send(b"%x\r\n%b\r\n" % (len(part), part))
+            time.sleep(0.05)  # the body arrives in several reads
+        client.send(b"0\r\n\r\n")
+        response = client.response()
+
+    assert response.status == 200
+    assert telemetry_events(redis_db) == [{"event": "start"}, {"event": "stop"}]
+
+
+# --- streamed answers ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def export_token(acme) -> bytes:
+    """An Authorization header with a read token of Acme, and three downloads stored."""
+    owner = User.objects.create_user("ada@example.com", "correct horse battery")
+    Membership.objects.create(user=owner, organisation=acme, role=Membership.OWNER)
+    _, secret = ApiToken.issue(acme, owner, name="export", scope=ApiToken.READ)
+    ingest([cli_download(acme, version) for version in ("1.0", "2.0", "3.0")])
+    return b"Authorization: Bearer " + secret.encode()
+
+
+EXPORT = "/api/v1/analytics/export.csv"
+EXPORTED_PATHS = ["/cli/1.0/cli.tgz", "/cli/2.0/cli.tgz", "/cli/3.0/cli.tgz"]
+
+
+def exported_paths(body: bytes) -> list[str]:
+    return sorted(row["path"] for row in csv.DictReader(io.StringIO(body.decode())))
+
+
+def test_a_streamed_answer_is_chunked_or_ends_with_the_close_and_has_no_body_for_head(
+    server, export_token
+):
+    with Client(server.port) as client:
+        client.send(raw("GET", EXPORT, DASHBOARD, export_token))
+        streamed = client.response()
+        client.send(raw("HEAD", EXPORT, DASHBOARD, export_token))
+        head = client.response("HEAD")
+        # Anything of a body after the HEAD's head would be read as this answer.
+        client.send(raw("GET", "/healthz", DASHBOARD))
+        after = client.response()
+
+    assert streamed.status == 200
+    assert streamed.getheader("Content-Type") == "text/csv; charset=utf-8"
+    assert streamed.getheader("Transfer-Encoding") == "chunked"
+    assert streamed.getheader("Content-Length") is None
+    assert exported_paths(streamed.body) == EXPORTED_PATHS
+    assert head.status == 200
+    assert head.getheader("Content-Disposition") == streamed.getheader("Content-Disposition")
+    assert head.getheader("Transfer-Encoding") is None
+    assert head.body == b""
+    assert summary(after) == (200, None, b"ok\n")
+
+    with Client(server.port) as client:  # HTTP/1.0 knows no chunks: the close ends it
+        client.send(raw("GET", EXPORT, DASHBOARD, export_token, version="1.0"))
+        old_client = client.response()
+
+        assert old_client.status == 200
+        assert old_client.getheader("Transfer-Encoding") is None
+        assert old_client.getheader("Connection") == "close"
+        assert exported_paths(old_client.body) == EXPORTED_PATHS  # read until the close
+        assert client.closed_by_server()
+
+
+# --- limits -------------------------------------------------------------------------------
+
+
+def telemetry(size: int) -> bytes:
+    """A telemetry event of exactly `size` bytes."""
+    event = b'{"event":"%b"}' % (b"x" * (size - 12))
+    assert len(event) == size
+    return event
+
+
+def test_heads_past_the_limits_get_431_bodies_413_and_100_continue_comes_first(server, redis_db):
+    with Client(server.port) as client:
+        client.send(raw("GET", "/install.sh", GATEWAY, *fields(100)))
+        hundred = client.response()
+        client.send(raw("GET", "/install.sh", GATEWAY, *fields(101)))
+        hundred_and_one = client.response()
+        hundred_and_one_closed = client.closed_by_server()
+    with Client(server.port) as client:
+        client.send(raw("GET", "/install.sh", GATEWAY, b"X-Big: " + b"a" * (64 * 1024 - 100)))
+        under_64_kib = client.response()
+        client.send(raw("GET", "/install.sh", GATEWAY, b"X-Big: " + b"a" * (64 * 1024)))
+        over_64_kib = client.response()
+        over_64_kib_closed = client.closed_by_server()
+
+    assert hundred.status == 307
+    assert (hundred_and_one.status, hundred_and_one.getheader("Connection")) == (431, "close")
+    assert hundred_and_one_closed
+    assert under_64_kib.status == 307
+    assert (over_64_kib.status, over_64_kib.getheader("Connection")) == (431, "close")
+    assert over_64_kib_closed
+
+    def post(*headers: bytes, body: bytes = b"") -> bytes:
+        return raw("POST", "/events", GATEWAY, TOKEN, *headers, body=body)
+
+    over = telemetry(MAX_BODY + 1)
+    with Client(server.port) as client:
+        client.send(post(b"Expect: 100-continue", b"Content-Length: %d" % MAX_BODY))
+        interim = client.file.readline() + client.file.readline()  # before any body is sent
+        client.send(telemetry(MAX_BODY))
+        at_limit = client.response()
+        client.send(post(b"Content-Length: %d" % len(over), body=over))
+        over_limit = client.response()
+        over_limit_closed = client.closed_by_server()
+    with Client(server.port) as client:
+        client.send(post(b"Transfer-Encoding: chunked", body=chunked(over[:600], over[600:])))
+        over_limit_chunked = client.response()
+
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert at_limit.status == 200
+    assert telemetry_events(redis_db) == [{"event": "x" * (MAX_BODY - 12)}]
+    assert (over_limit.status, over_limit.getheader("Connection")) == (413, "close")
+    assert over_limit_closed
+    assert over_limit_chunked.status == 413
+
+
+def test_a_request_head_is_refused_once_past_64_kib_not_when_it_ends(server):
+    # httptools hands over a header field only once its line ends, buffering it
+    # until then: a line that never ends must still be refused past 64 KiB.
+    with Client(server.port, timeout=3) as client:
+        client.send(b"GET /install.sh HTTP/1.1\r\nHost: get.acme.test\r\nX-Big: ")
+        try:
+            for _ in range(64):  # a 1 MiB header line, never ended
+                client.send(b"a" * 16384)
+        except OSError:
+            pass  # refused and closed before all of it was sent
+        answer: int | str = "nothing within 3 s"
+        try:
+            answer = client.response().status
+        except (ConnectionResetError, http.client.RemoteDisconnected):
+            answer = "closed"  # refused: the 431 may be lost to the reset of unread bytes
+        except TimeoutError:
+            pass
+
+    assert answer in (431, "closed")
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def test_every_download_answered_is_recorded_before_its_answer(server, redis_db):
+    sent = []
+    for connection in range(3):
+        with Client(server.port) as client:
+            for request in range(4):
+                path = f"/cli/{connection}.{request}/cli.tgz"
+                agent = f"curl/8.{connection}.{request}"
+                client.send(raw("GET", path, GATEWAY, b"User-Agent: " + agent.encode()))
+                assert client.response().status == 307
+                sent.append((path, agent))
+                assert len(read_stream_events(redis_db)) == len(sent)  # recorded first
+    with Client(server.port) as client:  # pipelined: recorded as one batch
+        batch = [(f"/cli/9.{i}/cli.tgz", f"pipelining-client/{i}") for i in range(5)]
+        client.send(
+            b"".join(
+                raw("GET", path, GATEWAY, b"User-Agent: " + agent.encode()) for path, agent in batch
+            )
+        )
+        assert [client.response().status for _ in batch] == [307] * 5
+        sent += batch
+
+    events = read_stream_events(redis_db)
+
+    assert sorted((event["path"], event["user_agent"]) for event in events) == sorted(sent)
+    assert len({event["id"] for event in events}) == len(sent)
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def workers(master: int) -> set[int]:
+    """The live child processes of `master` (a dead one, not yet reaped, is not)."""
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            about = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if int(about.get("PPid", "0")) == master and not about["State"].startswith("Z"):
+            found.add(int(status.parent.name))
+    return found
+
+
+def test_a_killed_worker_is_replaced_and_sigterm_lets_the_request_in_flight_finish(
+    start_server, slow_registry
+):
+    server = start_server(workers=2)
+    master = server.process.pid
+    deadline = time.monotonic() + 10
+    while len(first := workers(master)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(first) == 2
+    killed = min(first)
+
+    os.kill(killed, signal.SIGKILL)
+    while killed in workers(master) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # While the master replaces it, the other worker answers every new connection.
+    answers = []
+    while len(now := workers(master)) < 2 and time.monotonic() < deadline:
+        with Client(server.port) as client:
+            client.send(raw("GET", "/install.sh", GATEWAY))
+            answers.append(client.response().status)
+        time.sleep(0.02)
+
+    assert killed not in now
+    assert len(now) == 2
+    assert answers
+    assert set(answers) == {307}
+
+    with Client(server.port) as idle, Client(server.port) as busy:
+        idle.send(raw("GET", "/healthz", DASHBOARD))
+        assert idle.response().status == 200
+        busy.send(raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO))
+        assert slow_registry.asked.wait(5)
+
+        server.process.send_signal(signal.SIGTERM)
+        in_flight = busy.response()
+        code = server.process.wait(timeout=10)
+
+        assert summary(in_flight) == (200, None, MANIFEST_BODY)
+        assert busy.closed_by_server()
+        assert idle.closed_by_server()
+    assert code == 0
+    assert workers(master) == set()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_a_second_server_on_a_port_already_served_does_not_start(server):
+    # Workers bind with SO_REUSEPORT, which would let a second server (an old
+    # instance left running, a typo in PORT) share the port silently.
+    second = subprocess.Popen(
+        [sys.executable, "-m", "scarf.serving"],
+        cwd=BASE_DIR,
+        env={**server.env, "PORT": str(server.port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        code = second.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+        code = None  # still running: it is serving on the port too
+    finally:
+        if second.poll() is None:
+            second.terminate()
+            second.wait(timeout=10)
+
+    assert code not in (None, 0)
