@@ -1,14 +1,14 @@
 """Download events: built from a gateway outcome, made durable before the response.
 
-The event fields are GATEWAY-DECISIONS §8. `record_download` returns once the
+The event fields are GATEWAY-DECISIONS §8. An answer leaves only once its
 events are durable: appended to the Redis stream `events` (ingested later by
 apps/analytics/tasks.py), or, in embedded mode, stored in the database with
-their rollups. Concurrent requests share one write (group commit): a
-committer thread writes whatever arrived while its previous write was in
-flight, as one pipelined batch, and wakes the requests of that batch. When
-the store is unreachable the batch is appended to a local fsynced spool file
-instead (apps/analytics/spool.py); the committer replays the spool as soon as
-a write succeeds again, and a periodic task replays it too.
+their rollups. Concurrent requests share one write (group commit): threads
+through GroupCommitter (`record_download`, the WSGI application), the
+server's event loop through AsyncGroupCommitter. Both write through one
+DurableWriter: when the store is unreachable a batch is appended to a local
+fsynced spool file instead (apps/analytics/spool.py), replayed as soon as a
+write succeeds again, and by a periodic task too.
 """
 
 from __future__ import annotations

@@ -96,11 +96,11 @@ def test_the_committer_replays_the_spool_once_redis_is_back(throwaway_redis, tmp
 
     for _ in range(5):
         committer.record([make_event()])
-    assert committer.spool.pending()
+    assert committer.writer.spool.pending()
 
     throwaway_redis.start()
     time.sleep(1.1)  # past the retry delay
     committer.record([make_event()])
 
     assert len(read_stream_events(client)) == 6
-    assert not committer.spool.pending()
+    assert not committer.writer.spool.pending()
