@@ -315,19 +315,19 @@ def measure_propagation(port: int, redis_client) -> float:
 
 
 def measure_scale(domains_small: int, domains_large: int) -> dict:
-    """Lookup + resolve cost with few and many domains, in a fresh process each."""
+    """Lookup + resolve cost and memory with few and many domains (bench/lookup.py)."""
+    output = subprocess.run(
+        [PYTHON, str(BASE_DIR / "bench/lookup.py"), str(domains_small), str(domains_large)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+    ).stdout
     results = {}
-    for domains in (domains_small, domains_large):
-        output = subprocess.run(
-            [PYTHON, str(BASE_DIR / "bench/lookup.py"), str(domains)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=os.environ.copy(),
-        ).stdout
-        results[domains] = {
-            key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", output)
-        }
+    for line in output.splitlines():
+        figures = dict(re.findall(r"(\w+)=([\d.]+)", line))
+        if "domains" in figures:
+            results[int(figures.pop("domains"))] = {k: float(v) for k, v in figures.items()}
     return results
 
 

@@ -1,7 +1,8 @@
-"""Lookup cost and memory of one process holding N compiled domains.
+"""Lookup cost and memory with a small and a large routing table.
 
-Run by bench/gateway.py: `python bench/lookup.py N` prints
-`lookup_us=... resolve_us=... sweep_lookup_us=... sweep_resolve_us=... table_mb=...`.
+Run by bench/gateway.py: `python bench/lookup.py SMALL LARGE` compiles both
+tables in one process and prints, for each, `domains=N lookup_us=...
+resolve_us=... sweep_lookup_us=... sweep_resolve_us=... table_mb=...`.
 
 - lookup_us: the hot path for a repeated download (host -> routes, then the
   remembered decision); resolve_us: matching the rules from scratch (a
@@ -32,8 +33,9 @@ from apps.gateway.engine.http import Request  # noqa: E402
 from apps.gateway.routing import compile_entry  # noqa: E402
 from bench.table import HOT_DOMAINS, bench_requests, domain_rules, hostname  # noqa: E402
 
-LOOKUP_ROUNDS = 200_000  # requests per timed round
-RESOLVE_ROUNDS = 50_000
+LOOKUP_ROUNDS = 100_000  # requests per timed round
+RESOLVE_ROUNDS = 10_000
+ROUNDS = 15  # of each, taken in turn; the best counts
 
 
 def rss_mb() -> float:
@@ -41,17 +43,7 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def best_of(rounds: int, run) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
-def main(domains: int) -> None:
-    before = rss_mb()
+def compile_table(domains: int) -> dict:
     table = {}
     for index in range(domains):
         rules = domain_rules(index)
@@ -60,8 +52,11 @@ def main(domains: int) -> None:
             "rules": [{"ref": str(n), "rule": r} for n, r in enumerate(rules)],
         }
         table[hostname(index)] = compile_entry(hostname(index), entry, 1)
-    table_mb = rss_mb() - before
-    requests = [
+    return table
+
+
+def bench_request_objects(domains: int) -> list[Request]:
+    return [
         Request(
             method="GET",
             host=r.host,
@@ -71,37 +66,60 @@ def main(domains: int) -> None:
         )
         for r in bench_requests(domains)
     ]
-    hot_hosts = {hostname(index) for index in range(min(HOT_DOMAINS, domains))}
-    hot = [request for request in requests if request.host in hot_hosts]
-    figures = {**costs(table, hot), **costs(table, requests, prefix="sweep_")}
-    print(
-        " ".join(f"{key}={value:.3f}" for key, value in figures.items()), f"table_mb={table_mb:.1f}"
-    )
 
 
-def costs(table: dict, requests: list, prefix: str = "") -> dict[str, float]:
-    """Microseconds per request: remembered decision, and matching afresh
-    (the best of many rounds: this machine's noise only ever adds time)."""
+def main(small: int, large: int) -> None:
+    """Both tables in one process, their timed rounds taken in turn, so that
+    the machine's slow spells fall on both alike."""
+    tables, requests, table_mb = {}, {}, {}
+    for domains in (small, large):
+        before = rss_mb()
+        tables[domains] = compile_table(domains)
+        table_mb[domains] = rss_mb() - before
+        requests[domains] = bench_request_objects(domains)
+    hot_hosts = {hostname(index) for index in range(HOT_DOMAINS)}
+    hot = [request for request in requests[small] if request.host in hot_hosts]
+    runs = {}
+    for domains in (small, large):
+        table = tables[domains]
+        for prefix, sample in (("", hot), ("sweep_", requests[domains])):
+            lookup(table, sample)  # remember every decision once
+            runs[domains, prefix + "lookup_us"] = timed(lookup, table, sample, LOOKUP_ROUNDS)
+            runs[domains, prefix + "resolve_us"] = timed(resolve, table, sample, RESOLVE_ROUNDS)
+    best: dict = dict.fromkeys(runs, float("inf"))
+    for _ in range(ROUNDS):
+        for key, run in runs.items():
+            best[key] = min(best[key], run())
+    for domains in (small, large):
+        figures = {name: value for (size, name), value in best.items() if size == domains}
+        print(
+            f"domains={domains}",
+            " ".join(f"{name}={value:.3f}" for name, value in figures.items()),
+            f"table_mb={table_mb[domains]:.1f}",
+        )
 
-    def resolve(sample):
-        for request in sample:
-            table[request.host].resolve(request)
 
-    def lookup(sample):
-        for request in sample:
-            table[request.host].decide(request)
-
-    lookup(requests)  # remember every decision once
-    return {
-        prefix + "lookup_us": per_request(lookup, requests, LOOKUP_ROUNDS, 20),
-        prefix + "resolve_us": per_request(resolve, requests, RESOLVE_ROUNDS, 5),
-    }
+def lookup(table: dict, sample: list) -> None:
+    for request in sample:
+        table[request.host].decide(request)
 
 
-def per_request(run, requests: list, size: int, rounds: int) -> float:
+def resolve(table: dict, sample: list) -> None:
+    for request in sample:
+        table[request.host].resolve(request)
+
+
+def timed(run, table: dict, requests: list, size: int):
+    """A callable timing one round of `size` requests: microseconds per request."""
     sample = (requests * (size // len(requests) + 1))[:size]
-    return best_of(rounds, lambda: run(sample)) / size * 1e6
+
+    def round_():
+        started = time.perf_counter()
+        run(table, sample)
+        return (time.perf_counter() - started) / size * 1e6
+
+    return round_
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), int(sys.argv[2]))
