@@ -157,10 +157,21 @@ class Connection(asyncio.Protocol):
         message.version = self.parser.get_http_version()
         message.keep_alive = self.parser.should_keep_alive() and not self.parser.should_upgrade()
         self.head_started = 0.0
-        if message.method not in ("GET", "HEAD") and message.version == "1.1" and not self.busy:
-            for name, value in message.headers:
-                if name.lower() == b"expect" and value.lower() == b"100-continue":
-                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if message.method not in ("GET", "HEAD"):
+            self._expect_body(message)
+
+    def _expect_body(self, message: Message) -> None:
+        """Refuse a body announced too large before it is sent; otherwise
+        answer `Expect: 100-continue` (only when no earlier answer is due:
+        the interim answer must not come before it)."""
+        fields = {name.lower(): value for name, value in message.headers}
+        length = fields.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.server.max_body:
+            self.refusal = (413, b"request body too large")
+            raise httptools.HttpParserError(self.refusal[1].decode())
+        continues = fields.get(b"expect", b"").lower() == b"100-continue"
+        if continues and message.version == "1.1" and not self.busy and not self.queue:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes):
         self.body_size += len(body)

@@ -458,6 +458,9 @@ def test_heads_past_the_limits_get_431_bodies_413_and_100_continue_comes_first(s
     with Client(server.port) as client:
         client.send(post(b"Transfer-Encoding: chunked", body=chunked(over[:600], over[600:])))
         over_limit_chunked = client.response()
+    with Client(server.port) as client:  # refused on its head: no 100, no body sent
+        client.send(post(b"Expect: 100-continue", b"Content-Length: %d" % (MAX_BODY + 1)))
+        announced_over_limit = client.file.read()  # all of it, up to the server's close
 
     assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
     assert at_limit.status == 200
@@ -465,6 +468,8 @@ def test_heads_past_the_limits_get_431_bodies_413_and_100_continue_comes_first(s
     assert (over_limit.status, over_limit.getheader("Connection")) == (413, "close")
     assert over_limit_closed
     assert over_limit_chunked.status == 413
+    assert announced_over_limit.startswith(b"HTTP/1.1 413 ")
+    assert b"100 Continue" not in announced_over_limit
 
 
 def test_a_request_head_is_refused_once_past_64_kib_not_when_it_ends(server):
