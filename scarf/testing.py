@@ -86,9 +86,20 @@ class Server:
             timeout=120,
         )
 
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+
     def start(self) -> Server:
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--bind", "127.0.0.1", "--port", str(self.port)],
+            self.command(),
             cwd=BASE_DIR,
             env=self.env,
             stdout=self.log,
@@ -113,19 +124,14 @@ class Server:
 
 
 class ProductionServer(Server):
-    """`python -m scarf.serving` (granian), as the Dockerfile runs it, with one worker."""
+    """`python -m scarf.serving`, as the Dockerfile runs it (one worker unless told)."""
 
-    def start(self) -> ProductionServer:
-        self.env.update(PORT=str(self.port), WEB_CONCURRENCY="1")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scarf.serving"],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until_serving(self.url + "/healthz", self.process)
-        return self
+    def __init__(self, env: dict[str, str], tmp_path: Path, workers: int = 1):
+        super().__init__(env, tmp_path)
+        self.env.update(PORT=str(self.port), WEB_CONCURRENCY=str(workers))
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "scarf.serving"]
 
 
 @pytest.fixture

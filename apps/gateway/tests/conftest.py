@@ -7,7 +7,7 @@ from django.db import connection
 
 from apps.accounts.models import Organisation
 from apps.packages.manifests import import_manifest
-from scarf.testing import Server
+from scarf.testing import ProductionServer, Server
 
 MANIFESTS = Path(__file__).parent / "manifests"
 
@@ -52,6 +52,19 @@ def gateway_server(transactional_db, tmp_path):
     )
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["scarf", "gunicorn"])
+def start_either_server(request, gateway_server, tmp_path):
+    """Starts, once the test's rules are in, the production server (`python -m
+    scarf.serving`) or `manage.py serve` (gunicorn): each test runs on both."""
+    production = ProductionServer(gateway_server.env, tmp_path)
+
+    def start() -> Server:
+        return gateway_server.start() if request.param == "gunicorn" else production.start()
+
+    yield start
+    production.stop()
 
 
 def through_gateway(server) -> dict[str, str]:

@@ -13,8 +13,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from scarf.testing import ProductionServer
-
 from .test_request_fuzzing import RULE_HOSTS
 
 pytestmark = pytest.mark.slow
@@ -181,14 +179,9 @@ def answer_to_good_request(port: int) -> tuple[int, str | None]:
     return response.status, response.getheader("Location")
 
 
-@pytest.fixture(params=["scarf", "gunicorn"])
-def server(request, gateway_server, imported, tmp_path):
-    if request.param == "gunicorn":
-        yield gateway_server.start()
-        return
-    production = ProductionServer(gateway_server.env, tmp_path)
-    yield production.start()
-    production.stop()
+@pytest.fixture
+def server(start_either_server, imported):
+    return start_either_server()
 
 
 def test_malformed_requests_get_a_4xx_or_a_closed_connection_and_the_server_keeps_serving(server):

@@ -30,7 +30,7 @@ from apps.accounts.models import ApiToken, Membership, User
 from apps.analytics.tests.conftest import cli_download, ingest
 from apps.gateway.recording import read_stream_events
 from apps.packages.manifests import import_manifest
-from scarf.testing import BASE_DIR, ProductionServer, wait_until_serving
+from scarf.testing import BASE_DIR, ProductionServer
 
 pytestmark = pytest.mark.slow
 
@@ -76,26 +76,6 @@ def slow_registry():
     registry.server_close()
 
 
-class Served(ProductionServer):
-    """`python -m scarf.serving` as ProductionServer runs it, with `workers` worker processes."""
-
-    def __init__(self, env: dict[str, str], tmp_path: Path, workers: int = 1):
-        super().__init__(env, tmp_path)
-        self.workers = workers
-
-    def start(self) -> Served:
-        self.env.update(PORT=str(self.port), WEB_CONCURRENCY=str(self.workers))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scarf.serving"],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until_serving(self.url + "/healthz", self.process)
-        return self
-
-
 @pytest.fixture
 def product(gateway_server, acme, every_rule_type, slow_registry) -> dict[str, str]:
     """The environment of a server on a product with every rule type and the slow
@@ -113,10 +93,10 @@ def product(gateway_server, acme, every_rule_type, slow_registry) -> dict[str, s
 
 @pytest.fixture
 def start_server(product, tmp_path):
-    started: list[Served] = []
+    started: list[ProductionServer] = []
 
-    def start(workers: int = 1) -> Served:
-        started.append(Served(product, tmp_path, workers))
+    def start(workers: int = 1) -> ProductionServer:
+        started.append(ProductionServer(product, tmp_path, workers))
         return started[-1].start()
 
     yield start
@@ -125,7 +105,7 @@ def start_server(product, tmp_path):
 
 
 @pytest.fixture
-def server(start_server) -> Served:
+def server(start_server) -> ProductionServer:
     return start_server()
 
 

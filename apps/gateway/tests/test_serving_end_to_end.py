@@ -27,16 +27,11 @@ def recorded_events(redis_db):
     return read_stream_events(redis_db)
 
 
-@pytest.fixture(params=["scarf", "gunicorn"])
-def server(request, gateway_server, acme, every_rule_type, tmp_path):
+@pytest.fixture
+def server(start_either_server, acme, every_rule_type):
     """The production server (`python -m scarf.serving`) and `manage.py serve`."""
     import_manifest(acme, every_rule_type, verify_domains=True)
-    if request.param == "gunicorn":
-        yield gateway_server.start()
-        return
-    production = ProductionServer(gateway_server.env, tmp_path).start()
-    yield production
-    production.stop()
+    return start_either_server()
 
 
 CASES = [

@@ -166,8 +166,8 @@ def image(tmp_path, registry):
     return image
 
 
-@pytest.fixture(params=["scarf", "gunicorn"])
-def server(request, gateway_server, acme, registry, image, tmp_path):
+@pytest.fixture
+def server(start_either_server, acme, registry, image):
     """The production server (`python -m scarf.serving`) and `manage.py serve`."""
     manifest = {
         "rules": [
@@ -188,12 +188,7 @@ def server(request, gateway_server, acme, registry, image, tmp_path):
         ]
     }
     import_manifest(acme, manifest, verify_domains=True)
-    if request.param == "gunicorn":
-        yield gateway_server.start()
-        return
-    production = ProductionServer(gateway_server.env, tmp_path).start()
-    yield production
-    production.stop()
+    return start_either_server()
 
 
 def recorded_events(redis_db) -> list[dict]:
