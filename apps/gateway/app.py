@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from .engine.http import Request
+from .engine.http import Request, first_header, no_body
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
 from .metrics import Counters, Reporter
 from .passive import note_backend_answer
@@ -103,7 +103,7 @@ def build_request(
     peer: str,
     scheme: str,
     trusted_proxies: tuple,
-    read_body=None,
+    read_body=no_body,
 ) -> Request:
     """The engine's Request for a request target as sent and its headers
     (lower-case names); raises BadRequest for what no rule may see."""
@@ -114,13 +114,13 @@ def build_request(
         raise BadRequest(400, "malformed request target")
     path, mark, query = raw.partition("?")
 
-    host = _first(headers, "host")
+    host = first_header(headers, "host") or ""
     client_ip = peer
     if _from_trusted_proxy(peer, trusted_proxies):
-        host = (_first(headers, "x-forwarded-host") or host).split(",")[0]
-        forwarded = _first(headers, "x-forwarded-for").split(",")[0].strip()
+        host = (first_header(headers, "x-forwarded-host") or host).split(",")[0]
+        forwarded = (first_header(headers, "x-forwarded-for") or "").split(",")[0].strip()
         client_ip = forwarded or peer
-        proto = _first(headers, "x-forwarded-proto").split(",")[0].strip().lower()
+        proto = (first_header(headers, "x-forwarded-proto") or "").split(",")[0].strip().lower()
         scheme = proto if proto in ("http", "https") else scheme
     host = normalise_host(host)
     if not host:
@@ -132,7 +132,7 @@ def build_request(
         raw_path=path,
         raw_query=query if mark else None,
         headers=headers,
-        read_body=read_body or _no_body,
+        read_body=read_body,
         client_ip=client_ip,
         scheme=scheme,
     )
@@ -143,17 +143,6 @@ def origin_form(target: str) -> str:
     if "://" in target.split("?", 1)[0] and not target.startswith("/"):
         return "/" + target.split("://", 1)[1].partition("/")[2]
     return target
-
-
-def _first(headers: tuple[tuple[str, str], ...], name: str) -> str:
-    for key, value in headers:
-        if key == name:
-            return value
-    return ""
-
-
-def _no_body(limit: int) -> bytes:
-    return b""
 
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")

@@ -6,8 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
-def _no_body(limit: int) -> bytes:
+def no_body(limit: int) -> bytes:
     return b""
+
+
+def first_header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    """The first value of header `name` (lower-case) in `headers`, or None."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
 
 
 @dataclass(frozen=True)
@@ -27,16 +35,13 @@ class Request:
     raw_path: str
     raw_query: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    read_body: Callable[[int], bytes] = field(default=_no_body, compare=False, repr=False)
+    read_body: Callable[[int], bytes] = field(default=no_body, compare=False, repr=False)
     client_ip: str = ""
     scheme: str = "https"
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (lower-case), or None."""
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
+        return first_header(self.headers, name)
 
     def header_values(self, name: str) -> list[str]:
         return [value for key, value in self.headers if key == name]
