@@ -190,7 +190,7 @@ class AsyncRedisStreamSink:
             async with asyncio.timeout(self.timeout):
                 if self._connection is None or self._connection.closed:
                     self._connection = await self._connect()
-                await self._connection.call(pack_commands(stream_commands(events)))
+                await self._connection.call(stream_commands(events))
         except BaseException:
             if self._connection is not None:
                 self._connection.close()  # a reply still to come must not reach the next batch
@@ -217,8 +217,11 @@ class AsyncRedisStreamSink:
         if options.get("db"):
             hello.append(("SELECT", options["db"]))
         if hello:
-            await connection.call(pack_commands(hello))
+            await connection.call(hello)
         return connection
+
+
+_PACKER = redis.connection.Connection()  # redis-py's RESP encoder; never connected
 
 
 class _RedisConnection(asyncio.Protocol):
@@ -233,11 +236,12 @@ class _RedisConnection(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
 
-    def call(self, packed: tuple[bytes, int]) -> asyncio.Future:
-        data, count = packed
+    def call(self, commands: list[tuple]) -> asyncio.Future:
+        """Send `commands` in one write; the future resolves once all have replied
+        (with the first error reply as its exception)."""
         future = asyncio.get_running_loop().create_future()
-        self.waiting.append((future, count))
-        self.transport.write(data)
+        self.waiting.append((future, len(commands)))
+        self.transport.write(b"".join(_PACKER.pack_commands(commands)))
         return future
 
     def data_received(self, data: bytes):
@@ -265,18 +269,6 @@ class _RedisConnection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         self.transport.close()
-
-
-def pack_commands(commands: list[tuple]) -> tuple[bytes, int]:
-    """RESP for a pipeline of commands, and how many replies to expect."""
-    parts = []
-    for command in commands:
-        parts.append(b"*%d\r\n" % len(command))
-        for argument in command:
-            if not isinstance(argument, bytes):
-                argument = str(argument).encode()
-            parts.append(b"$%d\r\n%b\r\n" % (len(argument), argument))
-    return b"".join(parts), len(commands)
 
 
 def stream_commands(events: list[dict[str, Any]]) -> list[tuple]:
