@@ -80,10 +80,9 @@ class Connection(asyncio.Protocol):
         self.busy = False
         self.closing = False
         self.last_request = False
-        self.refusal: tuple[int, bytes] | None = None
-        self.head_size = 0
-        self.head_pending = 0
-        self.refused = None
+        self.refusal: tuple[int, bytes] | None = None  # why the parser was stopped
+        self.head_size = 0  # bytes of the head's fields, as parsed
+        self.head_pending = 0  # bytes received while the head is incomplete
         self.body_size = 0
         self.head_started = 0.0
         self.last_active = time.monotonic()
@@ -218,10 +217,8 @@ class Connection(asyncio.Protocol):
             return
         if self.queue:
             self._next()
-        elif self.refused is not None:
-            self.closing = True
-            self.transport.write(self.refused)
-            self.transport.close()
+        elif self.refusal is not None:  # the answers before it are out: now the refusal
+            self._fail(*self.refusal)
         else:
             self.transport.resume_reading()
 
@@ -229,12 +226,11 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.transport.pause_reading()
-        response = plain_response(status, reason, keep_alive=False)
         if self.busy or self.queue:
-            self.refused = response  # after the answers to the requests before it
+            self.refusal = (status, reason)  # answered after the requests before it
             return
         self.closing = True
-        self.transport.write(response)
+        self.transport.write(plain_response(status, reason, keep_alive=False))
         self.transport.close()
 
     def idle_too_long(self, now: float) -> bool:
