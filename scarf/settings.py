@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.migration_checks",
     "apps.webhooks",
+    "apps.outbox",
     "rest_framework",
     "drf_spectacular",
 ]
@@ -195,7 +196,8 @@ CONTENT_SECURITY_POLICY = (
 # Largest request body Django reads (the API's JSON included), in bytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY", str(5 * 1024 * 1024)))
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker may be a Redis of its own (or any broker Celery speaks); default: REDIS_URL.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -367,4 +369,18 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "apps.webhooks.tasks.send_daily_summaries",
         "schedule": 3600.0,
     },
+}
+
+# ---- Queued tasks (apps/outbox) ----
+# A task is written in the transaction of the change it is for and sent to the broker
+# when that commits. One the broker refused is sent again by the relay, first after
+# OUTBOX_RELAY_AFTER seconds, then with a doubling wait of at most OUTBOX_RETRY_MAX;
+# the relay runs every OUTBOX_RELAY_INTERVAL seconds.
+OUTBOX_RELAY_AFTER = float(os.environ.get("OUTBOX_RELAY_AFTER", "10"))
+OUTBOX_RETRY_MAX = float(os.environ.get("OUTBOX_RETRY_MAX", "600"))
+OUTBOX_RELAY_INTERVAL = float(os.environ.get("OUTBOX_RELAY_INTERVAL", "10"))
+CELERY_BEAT_SCHEDULE["relay-queued-tasks"] = {
+    "task": "apps.outbox.tasks.relay_queued_tasks",
+    "schedule": OUTBOX_RELAY_INTERVAL,
+    "options": {"expires": OUTBOX_RELAY_INTERVAL},
 }

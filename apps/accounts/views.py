@@ -10,10 +10,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from apps.outbox.queue import enqueue_on_commit
+
 from .forms import LoginForm, OrganisationForm, SignupForm
 from .middleware import SESSION_KEY
 from .models import Invitation, Membership, Organisation, User
-from .tasks import send_welcome_email
 
 
 class LoginView(auth_views.LoginView):
@@ -40,7 +41,7 @@ def signup(request):
                 form.cleaned_data["email"], form.cleaned_data["password"]
             )
             organisation = Organisation.create_for(user, form.cleaned_data["organisation"])
-            transaction.on_commit(lambda: send_welcome_email.delay(user.id))
+            enqueue_on_commit("apps.accounts.tasks.send_welcome_email", user.id)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         request.session[SESSION_KEY] = organisation.id
         return redirect("home")

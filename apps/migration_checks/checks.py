@@ -18,6 +18,7 @@ from apps.gateway.engine.docker import DockerPatternRule
 from apps.gateway.engine.files import CatchAllRule, FileRegexRule, FileTemplateRule
 from apps.gateway.engine.npm import NpmRule
 from apps.gateway.engine.rules import FieldError
+from apps.outbox.queue import enqueue_on_commit
 from apps.packages.models import Backend, Rule
 from apps.packages.services import Actor, Rejected
 
@@ -111,9 +112,7 @@ def start_check(
         token=actor.token,
         actor=actor.label,
     )
-    from .tasks import run_migration_check  # tasks imports this module
-
-    transaction.on_commit(lambda: run_migration_check.delay(check.id))
+    enqueue_on_commit("apps.migration_checks.tasks.run_migration_check", check.id)
     return check
 
 

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Organisation
+from apps.outbox.queue import enqueue_on_commit
 
 from .models import Delivery, Webhook
 
@@ -86,8 +87,6 @@ def emit(
         except IntegrityError:
             continue  # this webhook already has the event
         deliveries.append(delivery)
-    from .tasks import deliver  # tasks imports this module
-
     for delivery in deliveries:
-        transaction.on_commit(lambda d=delivery: deliver.delay(d.id, 1))
+        enqueue_on_commit("apps.webhooks.tasks.deliver", delivery.id, 1)
     return deliveries
