@@ -181,3 +181,89 @@ def dns_server(settings):
     yield records
     server.stop()
     server.server.server_close()
+
+
+# ---- The deployed shape: the runtime lock alone, as production installs it ----
+
+RUNTIME_LOCK = BASE_DIR / "requirements.txt"
+
+
+def runtime_venv_path() -> Path:
+    return Path(os.environ.get("RUNTIME_VENV") or BASE_DIR / ".venv-runtime")
+
+
+@pytest.fixture(scope="session")
+def runtime_python() -> Path:
+    """The interpreter of a venv built from the runtime lock alone
+    (`pip install --require-hashes -r requirements.txt`, nothing from the dev lock),
+    rebuilt whenever the lock changes; parallel test workers build it once."""
+    import fcntl
+    import hashlib
+    import shutil
+
+    venv = runtime_venv_path()
+    stamp = venv / "lock.sha256"
+    wanted = hashlib.sha256(RUNTIME_LOCK.read_bytes()).hexdigest()
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{venv}.build-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists() or stamp.read_text() != wanted:
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run(
+                [venv / "bin/python", "-m", "pip", "install", "--quiet", "--require-hashes"]
+                + ["-r", str(RUNTIME_LOCK)],
+                check=True,
+                timeout=900,
+            )
+            stamp.write_text(wanted)
+    return venv / "bin/python"
+
+
+class RedisServer:
+    """A Redis of a test's own, which the test may stop and start again (same port)."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = tmp_path / f"redis-{self.port}"
+        self.dir.mkdir()
+        self.process = None
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+            + ["--appendonly", "no", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis_lib.Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis_lib.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def fresh_postgres_url():
+    """The URL of a new, empty database on the test PostgreSQL, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    name = f"scarf_deployed_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
