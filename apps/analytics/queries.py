@@ -21,7 +21,7 @@ from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Aggregate, Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Aggregate, Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Concat, Trim, Trunc, TruncDate, TruncMonth, TruncWeek
 
 from .ingest import DIMENSIONS
@@ -303,3 +303,36 @@ def _period_start(day: date, interval: str) -> date:
     if interval == "month":
         return day.replace(day=1)
     return day
+
+
+def package_activity(
+    organisation_id: int, start: date, end: date, include_bots: bool | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each package's downloads in the range and the day of its last one there,
+    in one query however many packages there are:
+    `{package: {"downloads": int, "last": date | None}}` (packages without
+    rows in the range left out)."""
+    if include_bots is None:
+        include_bots = AnalyticsSettings.for_organisation(organisation_id).count_bots
+    rows, counts = _rows(organisation_id, start, end, "total", None, ANY)
+    downloaded = Q(downloads__gt=0) | Q(bot_downloads__gt=0) if include_bots else Q(downloads__gt=0)
+    counted = rows.values("package").annotate(
+        count=_count(organisation_id, counts, "downloads", include_bots),
+        last=Max("bucket", filter=downloaded),
+    )
+    return {
+        row["package"]: {"downloads": row["count"] or 0, "last": row["last"] and row["last"].date()}
+        for row in counted
+    }
+
+
+def package_days(
+    organisation_id: int, start: date, end: date, packages: Sequence[str]
+) -> dict[str, dict[date, int]]:
+    """Downloads per day of each of `packages` (days without any left out)."""
+    rows, counts = _rows(organisation_id, start, end, "total", packages, ANY)
+    downloads = _count(organisation_id, counts, "downloads", None)
+    by_package: dict[str, dict[date, int]] = {}
+    for row in rows.values("package", "bucket").annotate(count=downloads):
+        by_package.setdefault(row["package"], {})[row["bucket"].date()] = row["count"] or 0
+    return by_package

@@ -349,3 +349,23 @@ class AnalyticsSettingsForm(forms.ModelForm):
             "collect_asn": "The AS organisation (provider or company network) of the client IP.",
             "collect_referer": "The Referer header: which page linked to the download.",
         }
+
+
+class PackageListForm(forms.Form):
+    """The packages list's search box and order."""
+
+    SORTS = [
+        ("name", "Name"),
+        ("downloads", "Downloads (30 days)"),
+        ("last", "Last download"),
+        ("kind", "Kind"),
+    ]
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    sort = forms.ChoiceField(choices=SORTS, required=False, label="Order by")
+
+    def selection(self) -> tuple[str, str]:
+        """(search text, order), the defaults when the form is invalid."""
+        if not self.is_valid():
+            return "", "name"
+        return self.cleaned_data["q"].strip(), self.cleaned_data["sort"] or "name"

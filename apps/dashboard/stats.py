@@ -20,12 +20,9 @@ BREAKDOWNS = [
 EMPTY_LABELS = {"ci": "not CI"}
 
 
-def daily_counts(organisation_id: int, start: date, end: date, package: str) -> list[int]:
-    """Downloads of one package per day from `start` to `end`, zeros included."""
-    rows = queries.time_series(organisation_id, start, end, packages=[package])
-    by_day = {row["period"].date(): row["count"] for row in rows}
-    days = (end - start).days + 1
-    return [by_day.get(start + timedelta(days=n), 0) for n in range(days)]
+def filled(by_day: dict[date, int], start: date, end: date) -> list[int]:
+    """Counts per day from `start` to `end`, zeros for the days without any."""
+    return [by_day.get(start + timedelta(days=n), 0) for n in range((end - start).days + 1)]
 
 
 def sparkline(counts: list[int], width: int = 120, height: int = 24) -> str:

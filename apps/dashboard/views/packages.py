@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import MANAGE, READ, role_required
+from apps.analytics import queries
 from apps.gateway.engine.manifest import parse_rule
 from apps.gateway.explain import resolve_request
 from apps.packages import services
@@ -26,9 +28,9 @@ from apps.packages.models import Package, Revision, Rule
 
 from ..commands import commands_for
 from ..decorators import is_htmx, sees_and_changes
-from ..forms import KIND_BY_TYPE, KINDS, RuleForm, TryRequestForm, initial_of
+from ..forms import KIND_BY_TYPE, KINDS, PackageListForm, RuleForm, TryRequestForm, initial_of
 from ..snapshots import compare
-from ..stats import daily_counts, sparkline
+from ..stats import filled, sparkline
 from .deleting import confirm_deletion
 
 SPARKLINE_DAYS = 30
@@ -40,25 +42,63 @@ def actor(request) -> services.Actor:
 
 @login_required
 def home(request):
-    """The organisation's packages with their last 30 days, and its domains."""
+    """The organisation's packages, searched, ordered and a page at a time, with
+    their last 30 days; and its domains. A bounded number of queries at any size."""
     organisation = request.organisation
     if organisation is None:
         return render(request, "dashboard/no_organisation.html")
+    listing = PackageListForm(request.GET)
+    search, order = listing.selection()
     end = datetime.now(UTC).date()
     start = end - timedelta(days=SPARKLINE_DAYS - 1)
-    rows = []
-    for package in organisation.packages.order_by("name"):
-        counts = daily_counts(organisation.id, start, end, package.key)
-        rows.append({"package": package, "total": sum(counts), "points": sparkline(counts)})
+    packages = organisation.packages.all()
+    if search:
+        packages = packages.filter(Q(name__icontains=search) | Q(key__icontains=search))
+    activity = queries.package_activity(organisation.id, start, end)
+    no_activity = {"downloads": 0, "last": None}
+    rows = [
+        {
+            "id": package_id,
+            "key": key,
+            "name": name,
+            "kind": KIND_LABELS[kind],
+            **activity.get(key, no_activity),
+        }
+        for package_id, key, name, kind in packages.values_list("id", "key", "name", "kind")
+    ]
+    rows.sort(key=PACKAGE_ORDERS[order])
+    page = Paginator(rows, PACKAGES_PER_PAGE).get_page(request.GET.get("page"))
+    days = queries.package_days(organisation.id, start, end, [row["key"] for row in page])
+    for row in page:
+        row["points"] = sparkline(filled(days.get(row["key"], {}), start, end))
     return render(
         request,
         "dashboard/home.html",
         {
-            "rows": rows,
+            "page": page,
+            "rows": page.object_list,
+            "listing": listing,
+            "search": search,
+            "order": order,
+            "has_packages": bool(rows) or organisation.packages.exists(),
             "domains": organisation.domains.order_by("hostname"),
             "try_form": TryRequestForm(organisation.domains.filter(verified=True)),
         },
     )
+
+
+PACKAGES_PER_PAGE = 50
+KIND_LABELS = dict(Package.KINDS)
+PACKAGE_ORDERS = {
+    "name": lambda row: (row["name"].lower(), row["key"]),
+    "kind": lambda row: (row["kind"], row["name"].lower()),
+    "downloads": lambda row: (-row["downloads"], row["name"].lower()),
+    "last": lambda row: (
+        row["last"] is None,
+        -(row["last"].toordinal() if row["last"] else 0),
+        row["name"].lower(),
+    ),
+}
 
 
 @sees_and_changes(MANAGE)
