@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Membership
 from apps.analytics.models import AnalyticsSettings
@@ -264,7 +265,22 @@ class AnalyticsFilterForm(forms.Form):
     start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     interval = forms.ChoiceField(choices=INTERVALS)
-    package = forms.ChoiceField(required=False, label="Package")
+    package = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Package",
+        help_text="Its id; empty: all packages",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "list": "package-suggestions",
+                "autocomplete": "off",
+                "placeholder": "All packages",
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": "#package-suggestions",
+            }
+        ),
+    )
     version = forms.CharField(required=False, max_length=200, help_text="Exact, e.g. 1.2.0")
     client = forms.CharField(required=False, max_length=50, help_text="e.g. docker, pip, curl")
     country = forms.RegexField(
@@ -289,9 +305,14 @@ class AnalyticsFilterForm(forms.Form):
             "include_bots": "true" if count_bots else "false",
         }
         super().__init__({**defaults, **query.dict()}, *args, **kwargs)
-        self.fields["package"].choices = [("", "All packages")] + [
-            (p.key, p.name) for p in packages
-        ]
+        self.packages = packages
+        self.fields["package"].widget.attrs["hx-get"] = reverse("analytics-packages")
+
+    def clean_package(self) -> str:
+        key = self.cleaned_data["package"].strip()
+        if key and not self.packages.filter(key=key).exists():
+            raise forms.ValidationError(f"No package has the id “{key}”.")
+        return key
 
     def clean_country(self) -> str:
         return self.cleaned_data["country"].upper()

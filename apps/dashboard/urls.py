@@ -17,6 +17,7 @@ urlpatterns = [
     path("domains/<int:domain_id>/verify/", domains.verify_domain, name="verify-domain"),
     path("domains/<int:domain_id>/delete/", domains.domain_delete, name="domain-delete"),
     path("analytics/", analytics.analytics, name="analytics"),
+    path("analytics/packages/", analytics.package_suggestions, name="analytics-packages"),
     path("analytics/export.<str:fmt>", analytics.export, name="analytics-export"),
     path("organisation/members/", organisation.members, name="members"),
     path(

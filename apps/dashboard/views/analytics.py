@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from django.db.models import Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 
@@ -20,6 +21,8 @@ EXPORTS = {
     "csv": (export_csv, "text/csv"),
     "ndjson": (export_ndjson, "application/x-ndjson"),
 }
+# How many packages the package search box suggests.
+PACKAGE_SUGGESTIONS = 20
 # Breakdowns whose values are also filters: each value links to the page narrowed to it.
 FILTERING = {"version", "client", "country"}
 
@@ -66,7 +69,11 @@ def _without_filters(query):
 def analytics(request):
     policy = AnalyticsSettings.for_organisation(request.organisation.id)
     form = _filters(request, policy)
-    context = {"form": form, "retention_days": policy.effective_retention_days}
+    context = {
+        "form": form,
+        "retention_days": policy.effective_retention_days,
+        "suggested_packages": request.organisation.packages.order_by("name")[:PACKAGE_SUGGESTIONS],
+    }
     if not form.errors:
         selected = _selection(form)
         interval = form.cleaned_data["interval"]
@@ -78,6 +85,21 @@ def analytics(request):
             key=form.cleaned_data.get("package") or None
         ).first()
     return render(request, "dashboard/analytics.html", context)
+
+
+@role_required(READ)
+def package_suggestions(request):
+    """The package search box's suggestions: `<option>`s of the packages whose
+    id or name contains what was typed (the first 20 by name)."""
+    typed = request.GET.get("package", "").strip()[:200]
+    packages = request.organisation.packages.order_by("name")
+    if typed:
+        packages = packages.filter(Q(key__icontains=typed) | Q(name__icontains=typed))
+    return render(
+        request,
+        "dashboard/_package_suggestions.html",
+        {"packages": packages.only("key", "name")[:PACKAGE_SUGGESTIONS]},
+    )
 
 
 @role_required(READ)
