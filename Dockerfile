@@ -1,3 +1,10 @@
+# The offline country database (scripts/geo.sh does the same outside Docker):
+# npm checks each file against geo/package-lock.json's sha512 integrity.
+FROM node:20-slim AS geo
+WORKDIR /geo
+COPY geo/package.json geo/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 STATIC_ROOT=/app/staticfiles
 WORKDIR /app
@@ -5,6 +12,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir --require-hashes -r requirements.txt
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
+COPY --from=geo /geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb /app/var/geo/country.mmdb
+COPY --from=geo /geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/NRO_LICENSE /app/var/geo/country.NRO_LICENSE
 RUN useradd --system --home /app app && mkdir -p /app/var && chown app /app/var
 USER app
 EXPOSE 8000

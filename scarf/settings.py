@@ -313,7 +313,13 @@ EVENTS_REDIS_URL = os.environ.get("EVENTS_REDIS_URL", REDIS_URL)
 EVENTS_REDIS_TIMEOUT = float(os.environ.get("EVENTS_REDIS_TIMEOUT", "0.5"))
 # Offline MMDB files for country (e.g. ip-location-db's geo-whois-asn-country)
 # and AS organisation (GeoLite2-ASN / DB-IP ASN Lite format); empty: no geo.
-ANALYTICS_COUNTRY_MMDB = os.environ.get("ANALYTICS_COUNTRY_MMDB", "")
+# `make run` and the Docker image install the country database at VAR_DIR/geo/country.mmdb
+# (scripts/geo.sh), which is the default when it is there; ANALYTICS_COUNTRY_MMDB="" turns it off.
+_INSTALLED_COUNTRY_MMDB = VAR_DIR / "geo" / "country.mmdb"
+ANALYTICS_COUNTRY_MMDB = os.environ.get(
+    "ANALYTICS_COUNTRY_MMDB",
+    str(_INSTALLED_COUNTRY_MMDB) if _INSTALLED_COUNTRY_MMDB.exists() else "",
+)
 ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", "")
 # Days raw events are kept, unless an organisation's analytics settings say otherwise.
 ANALYTICS_RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "395"))

@@ -14,5 +14,7 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 # dns_server fixture), TXT lookups go to a closed loopback port and find nothing.
 os.environ.setdefault("DNS_RESOLVERS", "127.0.0.1:9")
 os.environ.setdefault("DNS_TIMEOUT", "1")
+# Geography only where a test installs a database (a developer's var/geo is not used).
+os.environ.setdefault("ANALYTICS_COUNTRY_MMDB", "")
 
 from .settings import *  # noqa: E402, F403

@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -243,6 +244,22 @@ def _lookup(setting: str, ip: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return record if isinstance(record, dict) else {}
+
+
+def geo_databases() -> dict[str, Any]:
+    """Whether ingestion can look up countries and networks: for "country" and
+    "asn", "on", "missing" (a path is set but no database can be read there) or
+    "off" (none set); "credit_nro" when the country database is the one
+    scripts/geo.sh installs, whose NRO data asks for attribution."""
+    country_path = settings.ANALYTICS_COUNTRY_MMDB
+    credit = bool(country_path) and Path(country_path).with_name("country.NRO_LICENSE").is_file()
+    states: dict[str, Any] = {"credit_nro": credit}
+    for name, setting in (("country", "ANALYTICS_COUNTRY_MMDB"), ("asn", "ANALYTICS_ASN_MMDB")):
+        try:
+            states[name] = "on" if _reader(setting) else "off"
+        except (OSError, maxminddb.InvalidDatabaseError):
+            states[name] = "missing"
+    return states
 
 
 def country(ip: str) -> str:

@@ -10,6 +10,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 
 from apps.accounts.roles import READ, role_required
+from apps.analytics.enrichment import geo_databases
 from apps.analytics.export import export_csv, export_ndjson
 from apps.analytics.models import AnalyticsSettings
 from apps.analytics.queries import Filters
@@ -73,6 +74,8 @@ def analytics(request):
         "form": form,
         "retention_days": policy.effective_retention_days,
         "suggested_packages": request.organisation.packages.order_by("name")[:PACKAGE_SUGGESTIONS],
+        "geo": geo_databases(),
+        "policy": policy,
     }
     if not form.errors:
         selected = _selection(form)

@@ -1,0 +1,99 @@
+"""Where downloads come from: the country database installs with one command, and
+the analytics page says when country or network data is off or missing."""
+
+import os
+import subprocess
+import sys
+
+import maxminddb
+import pytest
+from django.urls import reverse
+
+from apps.analytics import enrichment
+from apps.analytics.models import AnalyticsSettings
+from scarf.testing import BASE_DIR
+
+
+@pytest.fixture
+def geo(settings):
+    """Set the two databases' paths for one test (the readers are reopened)."""
+
+    def configure(country: str = "", asn: str = ""):
+        settings.ANALYTICS_COUNTRY_MMDB, settings.ANALYTICS_ASN_MMDB = country, asn
+        enrichment._open_mmdb.cache_clear()
+
+    yield configure
+    enrichment._open_mmdb.cache_clear()
+
+
+def analytics_page(client) -> str:
+    return client.get(reverse("analytics")).content.decode()
+
+
+def test_without_databases_the_page_says_how_to_install_them(signed_in, geo):
+    geo()
+
+    page = analytics_page(signed_in("member"))
+
+    assert "no country database is installed" in page
+    assert "bash scripts/geo.sh" in page
+    assert "Networks (AS organisations) are not looked up" in page
+
+
+def test_a_database_path_that_holds_none_is_reported(signed_in, geo, tmp_path):
+    (tmp_path / "junk.mmdb").write_bytes(b"not a database")
+    geo(country=str(tmp_path / "absent.mmdb"), asn=str(tmp_path / "junk.mmdb"))
+
+    page = analytics_page(signed_in("member"))
+
+    assert "names a file that is missing or not a country database" in page
+    assert "names a file that is missing or not an ASN database" in page
+
+
+def test_an_organisation_that_turns_countries_off_is_told_so(signed_in, geo, acme, test_mmdb):
+    AnalyticsSettings.objects.create(organisation=acme, collect_country=False)
+
+    page = analytics_page(signed_in("member"))
+
+    assert "turn them off" in page
+    assert "no country database" not in page
+
+
+def test_the_installed_country_database_answers_and_is_the_default(signed_in, geo, tmp_path):
+    """scripts/geo.sh with real npm, checked against the lock's integrity."""
+    var = tmp_path / "var"
+    installed = subprocess.run(
+        ["bash", "scripts/geo.sh"],
+        cwd=BASE_DIR,
+        env={**os.environ, "VAR_DIR": str(var)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert installed.returncode == 0, installed.stderr
+    database = var / "geo" / "country.mmdb"
+    with maxminddb.open_database(str(database)) as reader:
+        assert reader.get("8.8.8.8") == {"country_code": "US"}
+        assert reader.get("1.1.1.1") == {"country_code": "AU"}
+
+    default = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print(settings.ANALYTICS_COUNTRY_MMDB)",
+        ],
+        cwd=BASE_DIR,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "ANALYTICS_COUNTRY_MMDB"},
+            "DJANGO_SETTINGS_MODULE": "scarf.settings",
+            "VAR_DIR": str(var),
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert default.stdout.strip() == str(database), default.stderr
+
+    geo(country=str(database))
+    page = analytics_page(signed_in("member"))
+    assert "no country database" not in page
+    assert "nro.net" in page
