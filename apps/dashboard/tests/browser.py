@@ -32,6 +32,7 @@ def chromium_page(base_url: str, folder: Path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
         context.set_default_timeout(15_000)
         page = context.new_page()
         try:

@@ -59,6 +59,14 @@ def first_day(server, folder, ingest):
         sign_up(page)
         create_file_package(page)
         screenshot(page, "1-package", folder)
+        copy = page.get_by_role("button", name="Copy the command").first
+        copy.click()
+        page.get_by_role("button", name="Copy the command", exact=False).filter(
+            has_text="Copied"
+        ).wait_for()
+        assert page.evaluate("navigator.clipboard.readText()") == (
+            page.locator("pre.command code").first.inner_text().strip()
+        )
         page.get_by_role("link", name="Domains").click()
         page.get_by_text("(default)").wait_for()
         screenshot(page, "2-domains", folder)
