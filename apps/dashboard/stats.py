@@ -71,3 +71,39 @@ def report(
         },
         "breakdowns": breakdowns,
     }
+
+
+def change(current: int, previous: int) -> str:
+    """The change from the previous period's figure, as a page shows it."""
+    if previous == 0:
+        return "new" if current else "no change"
+    percent = round((current - previous) * 100 / previous)
+    return "no change" if percent == 0 else f"{percent:+d} %".replace("-", "−")
+
+
+def package_overview(organisation_id: int, package: str, end: date, days: int = 30) -> dict:
+    """A package page's downloads: per day over `days` days to `end` (zeros
+    included), their total beside the previous period's, and the top versions
+    and clients."""
+    start = end - timedelta(days=days - 1)
+    counting = {"packages": [package]}
+    daily = {
+        row["period"].date(): row["count"]
+        for row in queries.time_series(organisation_id, start, end, **counting)
+    }
+    previous = queries.totals(
+        organisation_id, start - timedelta(days=days), start - timedelta(days=1), **counting
+    )["downloads"]
+    counts = filled(daily, start, end)
+    labels = [(start + timedelta(days=n)).isoformat() for n in range(days)]
+    total = sum(counts)
+    return {
+        "days": days,
+        "total": total,
+        "previous": previous,
+        "change": change(total, previous),
+        "series": {"labels": labels, "downloads": counts},
+        "per_day": list(zip(labels, counts, strict=True)),
+        "versions": queries.top(organisation_id, "version", start, end, 5, **counting),
+        "clients": queries.top(organisation_id, "client", start, end, 5, **counting),
+    }

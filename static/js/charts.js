@@ -20,6 +20,14 @@
         options: { maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
       });
     }
+    var downloads = data("package-series");
+    if (downloads) {
+      new Chart(document.getElementById("package-chart"), {
+        type: "bar",
+        data: { labels: downloads.labels, datasets: [{ label: "Downloads", data: downloads.downloads, backgroundColor: "#1f5fbf" }] },
+        options: { maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+      });
+    }
     var countries = data("country-data");
     if (countries) {
       new Chart(document.getElementById("country-chart"), {

@@ -30,7 +30,7 @@ from ..commands import commands_for
 from ..decorators import is_htmx, sees_and_changes
 from ..forms import KIND_BY_TYPE, KINDS, PackageListForm, RuleForm, TryRequestForm, initial_of
 from ..snapshots import compare
-from ..stats import filled, sparkline
+from ..stats import filled, package_overview, sparkline
 from .deleting import confirm_deletion
 
 SPARKLINE_DAYS = 30
@@ -175,6 +175,9 @@ def package_detail(request, package_id: int):
             "revisions": _revisions(package),
             "try_form": TryRequestForm(request.organisation.domains.filter(verified=True)),
             "backends": backends_of(package),
+            "downloads": package_overview(
+                request.organisation.id, package.key, datetime.now(UTC).date()
+            ),
         },
     )
 
