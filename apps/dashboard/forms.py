@@ -250,7 +250,7 @@ class ClaimDomainForm(forms.Form):
     )
 
 
-INTERVALS = [("day", "Day"), ("week", "Week"), ("month", "Month")]
+INTERVALS = [("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month")]
 CI_CHOICES = [("", "CI or not"), ("true", "CI only"), ("false", "Not CI")]
 BOT_CHOICES = [("false", "Left out"), ("true", "Counted")]
 

@@ -3,7 +3,7 @@ per breakdown, with the gaps a chart needs filled."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from apps.analytics import queries
@@ -48,7 +48,12 @@ def report(
     """Everything an analytics page shows for the period."""
     counting = {"packages": packages, "include_bots": include_bots, "filters": filters}
     series = queries.time_series(organisation_id, start, end, interval, **counting)
-    sources = queries.unique_sources(organisation_id, start, end, interval, packages, filters)
+    # Unique sources are counted per day (the salt changes daily): none per hour.
+    sources = (
+        []
+        if interval == "hour"
+        else queries.unique_sources(organisation_id, start, end, interval, packages, filters)
+    )
     breakdowns = [
         {
             "dimension": dimension,
@@ -60,14 +65,18 @@ def report(
         }
         for dimension, title in BREAKDOWNS
     ]
-    labels = [row["period"].date().isoformat() for row in series]
-    sources_by_period = {row["period"].isoformat(): row["count"] for row in sources}
+    starts = periods(start, end, interval)
+    downloads_by_period = {_period_key(row["period"], interval): row["count"] for row in series}
+    sources_by_period = {_period_key(row["period"], interval): row["count"] for row in sources}
+    labels = [_period_key(period, interval) for period in starts]
     return {
         "totals": queries.totals(organisation_id, start, end, **counting),
         "series": {
             "labels": labels,
-            "downloads": [row["count"] for row in series],
-            "sources": [sources_by_period.get(label, 0) for label in labels],
+            "downloads": [downloads_by_period.get(label, 0) for label in labels],
+            "sources": [sources_by_period.get(label, 0) for label in labels]
+            if interval != "hour"
+            else [],
         },
         "breakdowns": breakdowns,
     }
@@ -107,3 +116,29 @@ def package_overview(organisation_id: int, package: str, end: date, days: int = 
         "versions": queries.top(organisation_id, "version", start, end, 5, **counting),
         "clients": queries.top(organisation_id, "client", start, end, 5, **counting),
     }
+
+
+def periods(start: date, end: date, interval: str) -> list[datetime]:
+    """The start of every hour, day, week (Monday) or month from `start` to `end`
+    (UTC days, both included): a chart's every point, those without downloads too."""
+    if interval == "hour":
+        first = datetime.combine(start, time(), tzinfo=UTC)
+        return [first + timedelta(hours=n) for n in range(((end - start).days + 1) * 24)]
+    if interval == "week":
+        day, step = start - timedelta(days=start.weekday()), timedelta(weeks=1)
+    elif interval == "month":
+        day, step = start.replace(day=1), None
+    else:
+        day, step = start, timedelta(days=1)
+    found = []
+    while day <= end:
+        found.append(datetime.combine(day, time(), tzinfo=UTC))
+        day = day + step if step else (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return found
+
+
+def _period_key(period: date | datetime, interval: str) -> str:
+    """How a period is labelled: its hour (ISO, UTC) or its first day."""
+    if interval == "hour":
+        return period.astimezone(UTC).strftime("%Y-%m-%dT%H:00Z")
+    return (period.date() if isinstance(period, datetime) else period).isoformat()

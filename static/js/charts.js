@@ -8,16 +8,22 @@
   function draw() {
     var series = data("series-data");
     if (series) {
+      var datasets = [
+        { label: "Downloads", data: series.downloads, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf", tension: 0.2 }
+      ];
+      if (series.sources.length) {  // none per hour: sources are counted per day
+        datasets.push({ label: "Unique sources", data: series.sources, borderColor: "#0a6b2d", backgroundColor: "#0a6b2d", borderDash: [4, 4], tension: 0.2 });
+      }
       new Chart(document.getElementById("series-chart"), {
         type: "line",
-        data: {
-          labels: series.labels,
-          datasets: [
-            { label: "Downloads", data: series.downloads, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf", tension: 0.2 },
-            { label: "Unique sources", data: series.sources, borderColor: "#0a6b2d", backgroundColor: "#0a6b2d", borderDash: [4, 4], tension: 0.2 }
-          ]
-        },
-        options: { maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+        data: { labels: series.labels, datasets: datasets },
+        options: {
+          maintainAspectRatio: false,
+          animation: false,
+          // A short line per series in the legend (a dashed box drew jagged).
+          plugins: { legend: { labels: { usePointStyle: true, pointStyle: "line" } } },
+          scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }
+        }
       });
     }
     var downloads = data("package-series");

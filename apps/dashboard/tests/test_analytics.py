@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from django.urls import reverse
 
 from apps.analytics import partitions
@@ -18,7 +19,8 @@ def test_it_shows_totals_the_series_and_breakdowns(signed_in, acme):
     report = response.context["report"]
     breakdowns = {b["dimension"]: b["rows"] for b in report["breakdowns"]}
     assert report["totals"]["downloads"] == 5
-    assert report["series"] == {"labels": [today.isoformat()], "downloads": [5], "sources": [0]}
+    days = [(today - timedelta(days=n)).isoformat() for n in range(29, -1, -1)]
+    assert report["series"] == {"labels": days, "downloads": [0] * 29 + [5], "sources": [0] * 30}
     assert [(r["label"], r["count"]) for r in breakdowns["country"]] == [("DE", 3), ("FR", 2)]
     assert [(r["label"], r["count"]) for r in breakdowns["ci"]] == [("not CI", 3), ("github", 2)]
     assert 'id="series-chart"' in response.content.decode()
@@ -92,3 +94,57 @@ def test_it_exports_the_raw_events_as_csv_and_ndjson(signed_in, acme, globex):
 
 def test_an_unknown_export_format_is_not_found(signed_in):
     assert signed_in("member").get(reverse("analytics-export", args=["xml"])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "interval", "labels"),
+    [
+        (
+            "2026-03-30",
+            "2026-04-02",
+            "day",
+            ["2026-03-30", "2026-03-31", "2026-04-01", "2026-04-02"],
+        ),
+        ("2026-03-30", "2026-04-14", "week", ["2026-03-30", "2026-04-06", "2026-04-13"]),
+        (
+            "2026-01-31",
+            "2026-04-01",
+            "month",
+            ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"],
+        ),
+    ],
+)
+def test_every_period_of_the_range_is_on_the_chart(signed_in, acme, start, end, interval, labels):
+    response = signed_in("member").get(
+        reverse("analytics"), {"start": start, "end": end, "interval": interval}
+    )
+
+    assert response.context["report"]["series"]["labels"] == labels
+    assert response.context["report"]["series"]["downloads"] == [0] * len(labels)
+
+
+def test_today_by_hour_has_24_points_and_no_unique_sources(signed_in, acme):
+    today = datetime.now(UTC).date()
+    response = signed_in("member").get(
+        reverse("analytics"), {"start": today, "end": today, "interval": "hour"}
+    )
+
+    series = response.context["report"]["series"]
+    assert len(series["labels"]) == 24
+    assert series["labels"][0] == f"{today.isoformat()}T00:00Z"
+    assert series["sources"] == []
+
+
+def test_the_presets_link_to_their_periods_and_mark_the_one_shown(signed_in, acme):
+    today = datetime.now(UTC).date()
+    start = (today - timedelta(days=6)).isoformat()
+
+    response = signed_in("member").get(
+        reverse("analytics"), {"start": start, "end": today, "interval": "day", "package": "cli"}
+    )
+
+    presets = {p["label"]: p for p in response.context["presets"]}
+    assert presets["7 days"]["current"] is True
+    assert presets["30 days"]["current"] is False
+    assert "package=cli" in presets["12 months"]["query"]
+    assert "interval=month" in presets["12 months"]["query"]

@@ -35,7 +35,7 @@ def test_a_version_narrows_the_totals_the_chart_and_every_breakdown(signed_in, d
 
     report = response.context["report"]
     assert report["totals"]["downloads"] == 2
-    assert report["series"]["downloads"] == [2]
+    assert report["series"]["downloads"] == [0] * 29 + [2]
     assert breakdown(response, "client") == {"curl": 1, "docker": 1}
     assert breakdown(response, "country") == {"DE": 1, "FR": 1}
     assert breakdown(response, "version") == {"1.0": 2}

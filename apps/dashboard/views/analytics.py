@@ -4,6 +4,7 @@ client, country and CI, and their raw export."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Q
 from django.http import Http404, StreamingHttpResponse
@@ -59,6 +60,30 @@ def _link_values(query, breakdowns: list[dict]) -> None:
                 row["query"] = narrowed.urlencode()
 
 
+# The period presets above the form: label, days back from today (1: today only), interval.
+PRESETS = [
+    ("Today", 1, "hour"),
+    ("7 days", 7, "day"),
+    ("30 days", 30, "day"),
+    ("90 days", 90, "week"),
+    ("12 months", 365, "month"),
+]
+
+
+def _presets(query, today: date) -> list[dict]:
+    """Each preset's link (the page's other choices kept) and whether it is the one shown."""
+    presets = []
+    for label, days, interval in PRESETS:
+        chosen = query.copy()
+        chosen["start"] = (today - timedelta(days=days - 1)).isoformat()
+        chosen["end"] = today.isoformat()
+        chosen["interval"] = interval
+        chosen.pop("page", None)
+        current = all(query.get(key) == chosen[key] for key in ("start", "end", "interval"))
+        presets.append({"label": label, "query": chosen.urlencode(), "current": current})
+    return presets
+
+
 def _without_filters(query):
     unfiltered = query.copy()
     for field in dataclasses.fields(Filters):
@@ -76,6 +101,7 @@ def analytics(request):
         "suggested_packages": request.organisation.packages.order_by("name")[:PACKAGE_SUGGESTIONS],
         "geo": geo_databases(),
         "policy": policy,
+        "presets": _presets(request.GET, datetime.now(UTC).date()),
     }
     if not form.errors:
         selected = _selection(form)
