@@ -69,8 +69,19 @@ def report(
     downloads_by_period = {_period_key(row["period"], interval): row["count"] for row in series}
     sources_by_period = {_period_key(row["period"], interval): row["count"] for row in sources}
     labels = [_period_key(period, interval) for period in starts]
+    previous_start, previous_end = previous_period(start, end)
+    totals = queries.totals(organisation_id, start, end, **counting)
+    previous = queries.totals(organisation_id, previous_start, previous_end, **counting)
     return {
-        "totals": queries.totals(organisation_id, start, end, **counting),
+        "totals": totals,
+        "previous": {
+            key: {"count": previous[key], "change": change(totals[key], previous[key])}
+            for key in totals
+        },
+        "previous_period": (previous_start, previous_end),
+        "top_packages": None
+        if packages
+        else top_packages(organisation_id, start, end, include_bots, filters),
         "series": {
             "labels": labels,
             "downloads": [downloads_by_period.get(label, 0) for label in labels],
@@ -142,3 +153,46 @@ def _period_key(period: date | datetime, interval: str) -> str:
     if interval == "hour":
         return period.astimezone(UTC).strftime("%Y-%m-%dT%H:00Z")
     return (period.date() if isinstance(period, datetime) else period).isoformat()
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length just before `start`..`end`."""
+    length = end - start + timedelta(days=1)
+    return start - length, end - length
+
+
+def top_packages(
+    organisation_id: int,
+    start: date,
+    end: date,
+    include_bots: bool,
+    filters: queries.Filters,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """The packages with the most downloads in the period, each with the previous
+    period's figure, the change and a sparkline of its days."""
+    counting = {"include_bots": include_bots, "filters": filters}
+    top = queries.top(organisation_id, "package", start, end, limit, **counting)
+    if not top:
+        return []
+    keys = [row["value"] for row in top]
+    previous_start, previous_end = previous_period(start, end)
+    earlier = queries.top(
+        organisation_id, "package", previous_start, previous_end, None, packages=keys, **counting
+    )
+    before = {row["value"]: row["count"] for row in earlier}
+    # The sparklines count from the rollups: without filters only.
+    days = {} if filters else queries.package_days(organisation_id, start, end, keys)
+    rows = []
+    for row in top:
+        key, earlier_count = row["value"], before.get(row["value"], 0)
+        rows.append(
+            {
+                "package": key,
+                "count": row["count"],
+                "previous": earlier_count,
+                "change": change(row["count"], earlier_count),
+                "points": None if filters else sparkline(filled(days.get(key, {}), start, end)),
+            }
+        )
+    return rows

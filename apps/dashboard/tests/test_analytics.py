@@ -148,3 +148,36 @@ def test_the_presets_link_to_their_periods_and_mark_the_one_shown(signed_in, acm
     assert presets["30 days"]["current"] is False
     assert "package=cli" in presets["12 months"]["query"]
     assert "interval=month" in presets["12 months"]["query"]
+
+
+def test_each_total_has_the_previous_period_and_the_change(signed_in, acme):
+    today = datetime.now(UTC).date()
+    count_downloads(acme, "cli", today, 9)
+    count_downloads(acme, "cli", today - timedelta(days=7), 3)  # the 7 days before
+
+    response = signed_in("member").get(
+        reverse("analytics"), {"start": today - timedelta(days=6), "end": today}
+    )
+
+    report = response.context["report"]
+    assert report["previous"]["downloads"] == {"count": 3, "change": "+200 %"}
+    assert report["previous_period"] == (today - timedelta(days=13), today - timedelta(days=7))
+    assert "+200 % · 3 the period before" in response.content.decode()
+
+
+def test_the_organisation_view_ranks_its_packages_with_their_change(signed_in, acme):
+    today = datetime.now(UTC).date()
+    count_downloads(acme, "cli", today, 9)
+    count_downloads(acme, "app-image", today, 4)
+    count_downloads(acme, "app-image", today - timedelta(days=40), 8)
+    client = signed_in("member")
+
+    top = client.get(reverse("analytics")).context["report"]["top_packages"]
+    narrowed = client.get(reverse("analytics"), {"package": "cli"}).context["report"]
+
+    assert [(r["package"], r["count"], r["change"]) for r in top] == [
+        ("cli", 9, "new"),
+        ("app-image", 4, "−50 %"),
+    ]
+    assert "package=cli" in top[0]["query"]
+    assert narrowed["top_packages"] is None

@@ -108,6 +108,10 @@ def analytics(request):
         interval = form.cleaned_data["interval"]
         context["report"] = report(request.organisation.id, interval, **selected)
         _link_values(request.GET, context["report"]["breakdowns"])
+        for row in context["report"]["top_packages"] or []:
+            narrowed = request.GET.copy()
+            narrowed["package"] = row["package"]
+            row["query"] = narrowed.urlencode()
         context["filtered"] = bool(selected["filters"])
         context["unfiltered_query"] = _without_filters(request.GET).urlencode()
         context["package"] = request.organisation.packages.filter(
