@@ -6,13 +6,19 @@
     return element ? JSON.parse(element.textContent) : null;
   }
   function draw() {
+    // The page's own colours, so the charts read in light and dark mode alike.
+    var css = getComputedStyle(document.documentElement);
+    var accent = css.getPropertyValue("--accent").trim() || "#1f5fbf";
+    var ok = css.getPropertyValue("--ok").trim() || "#0a6b2d";
+    Chart.defaults.color = css.getPropertyValue("--muted").trim() || "#555";
+    Chart.defaults.borderColor = css.getPropertyValue("--line-soft").trim() || "#eee";
     var series = data("series-data");
     if (series) {
       var datasets = [
-        { label: "Downloads", data: series.downloads, borderColor: "#1f5fbf", backgroundColor: "#1f5fbf", tension: 0.2 }
+        { label: "Downloads", data: series.downloads, borderColor: accent, backgroundColor: accent, tension: 0.2 }
       ];
       if (series.sources.length) {  // none per hour: sources are counted per day
-        datasets.push({ label: "Unique sources", data: series.sources, borderColor: "#0a6b2d", backgroundColor: "#0a6b2d", borderDash: [4, 4], tension: 0.2 });
+        datasets.push({ label: "Unique sources", data: series.sources, borderColor: ok, backgroundColor: ok, borderDash: [4, 4], tension: 0.2 });
       }
       new Chart(document.getElementById("series-chart"), {
         type: "line",
@@ -30,7 +36,7 @@
     if (downloads) {
       new Chart(document.getElementById("package-chart"), {
         type: "bar",
-        data: { labels: downloads.labels, datasets: [{ label: "Downloads", data: downloads.downloads, backgroundColor: "#1f5fbf" }] },
+        data: { labels: downloads.labels, datasets: [{ label: "Downloads", data: downloads.downloads, backgroundColor: accent }] },
         options: { maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
       });
     }
@@ -40,7 +46,7 @@
         type: "bar",
         data: {
           labels: countries.map(function (row) { return row.label; }),
-          datasets: [{ label: "Downloads", data: countries.map(function (row) { return row.count; }), backgroundColor: "#1f5fbf" }]
+          datasets: [{ label: "Downloads", data: countries.map(function (row) { return row.count; }), backgroundColor: accent }]
         },
         options: { indexAxis: "y", maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
       });
