@@ -69,6 +69,8 @@ def report(
     downloads_by_period = {_period_key(row["period"], interval): row["count"] for row in series}
     sources_by_period = {_period_key(row["period"], interval): row["count"] for row in sources}
     labels = [_period_key(period, interval) for period in starts]
+    downloads = [downloads_by_period.get(label, 0) for label in labels]
+    sources = [sources_by_period.get(label, 0) for label in labels] if interval != "hour" else []
     previous_start, previous_end = previous_period(start, end)
     totals = queries.totals(organisation_id, start, end, **counting)
     previous = queries.totals(organisation_id, previous_start, previous_end, **counting)
@@ -82,13 +84,8 @@ def report(
         "top_packages": None
         if packages
         else top_packages(organisation_id, start, end, include_bots, filters),
-        "series": {
-            "labels": labels,
-            "downloads": [downloads_by_period.get(label, 0) for label in labels],
-            "sources": [sources_by_period.get(label, 0) for label in labels]
-            if interval != "hour"
-            else [],
-        },
+        "series": {"labels": labels, "downloads": downloads, "sources": sources},
+        "series_rows": list(zip(labels, downloads, sources or [None] * len(labels), strict=True)),
         "breakdowns": breakdowns,
     }
 

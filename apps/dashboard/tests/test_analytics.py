@@ -181,3 +181,14 @@ def test_the_organisation_view_ranks_its_packages_with_their_change(signed_in, a
     ]
     assert "package=cli" in top[0]["query"]
     assert narrowed["top_packages"] is None
+
+
+def test_the_chart_is_also_a_table(signed_in, acme):
+    today = datetime.now(UTC).date()
+    count_downloads(acme, "cli", today, 3)
+
+    page = signed_in("member").get(reverse("analytics")).content.decode()
+    table = page.split('<table id="series-table">')[1].split("</table>")[0]
+
+    assert table.count("<tr>") == 31  # the head and 30 days
+    assert f'<td>{today.isoformat()}</td><td class="number">3</td>' in table
