@@ -278,7 +278,10 @@ def test_the_runtime_lock_alone_runs_the_whole_product(deployment, backends, rec
     )
     assert (status, check["status"]) == (201, "pending"), check
     finished = eventually(
-        lambda: api.call("GET", f"migration-checks/{check['id']}/")[1]["status"] != "pending",
+        lambda: (
+            api.call("GET", f"migration-checks/{check['id']}/")[1]["status"]
+            not in ("pending", "running")
+        ),
         what="the migration check run by the worker",
     )
     assert finished
