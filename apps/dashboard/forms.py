@@ -1,5 +1,5 @@
 """Forms of the dashboard. A rule's form is built from its type's manifest
-fields; the gateway engine (`parse_rule`) validates it, as the services
+fields; the gateway engine (`validate_rule`) validates it, as the services
 do again when saving, and its errors land next to the field they name."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django import forms
 from apps.accounts.models import ApiToken, Membership
 from apps.analytics.models import AnalyticsSettings
 from apps.analytics.queries import Filters
-from apps.gateway.engine.manifest import parse_rule
+from apps.gateway.engine.manifest import validate_rule
 from apps.gateway.engine.rules import FieldError
 
 
@@ -204,7 +204,7 @@ class RuleForm(forms.Form):
         cleaned = super().clean()
         if not self.errors:
             try:
-                parse_rule(self.manifest_form())
+                validate_rule(self.manifest_form())
             except FieldError as error:
                 self.add_rejection(error.field, error.reason)
         return cleaned

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.accounts.models import ApiToken, Organisation, User
+from apps.gateway.engine.manifest import RULE_TYPES
+from apps.gateway.engine.rules import Rule as EngineRule
 
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
@@ -148,7 +150,7 @@ class Rule(models.Model):
 
     @staticmethod
     def package_key_field(rule_type: str) -> str:
-        return "rule-id" if rule_type == "docker-v2" else "package-id"
+        return RULE_TYPES.get(rule_type, EngineRule).key_field
 
     def manifest_form(self) -> dict:
         """The rule as a manifest object (type, domain, package key, fields)."""

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.backends import alternate_rule, check_weights
-from apps.gateway.engine.manifest import parse_manifest, parse_rule
+from apps.gateway.engine.manifest import parse_manifest, validate_rule
 from apps.gateway.engine.rules import FieldError
 from apps.migration_checks import backends as described
 from apps.migration_checks.guard import FIELD as CHECK_FIELD
@@ -163,7 +163,7 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     """Make `rule` (or a new rule with the snapshot's id) what the snapshot says,
     after the engine has validated its manifest form."""
     try:
-        form = parse_rule(snapshot["rule"]).to_manifest()
+        form = validate_rule(snapshot["rule"]).to_manifest()
     except FieldError as error:
         raise Rejected([(error.field, error.reason)]) from None
     domain = _own_domain(organisation, form["domain"])
@@ -186,10 +186,22 @@ def _next_position(organisation: Organisation, form: dict[str, Any]) -> int:
 
 @transaction.atomic
 def create_rule(
-    organisation: Organisation, actor: Actor, form: dict[str, Any], position: int | None = None
+    organisation: Organisation,
+    actor: Actor,
+    form: dict[str, Any],
+    position: int | None = None,
+    *,
+    new_package: bool = False,
 ) -> Rule:
-    """A new rule from its manifest form; its package is created when missing.
-    Without a position it goes last among its domain's rules."""
+    """A new rule from its manifest form; its package is created when missing
+    (with `new_package`, it must be missing). Without a position it goes last
+    among its domain's rules."""
+    key_field = Rule.package_key_field(str(form.get("type")))
+    key = form.get(key_field)
+    if new_package and Package.objects.filter(organisation=organisation, key=key).exists():
+        raise Rejected(
+            [(key_field, f"a package with id {key} exists: add a rule to it from its page")]
+        )
     if position is None:
         position = _next_position(organisation, form)
     rule = _put_rule(organisation, {"position": position, "rule": form}, None)

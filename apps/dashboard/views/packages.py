@@ -67,7 +67,9 @@ def package_create(request):
     if kind is None:
         return render(request, "dashboard/package_kinds.html", {"kinds": KINDS})
     form = RuleForm(kind, request.organisation.domains.all(), request.POST or None)
-    return _create_rule(request, form, "dashboard/package_new.html", {"kind": kind})
+    return _create_rule(
+        request, form, "dashboard/package_new.html", {"kind": kind}, new_package=True
+    )
 
 
 @sees_and_changes(MANAGE)
@@ -91,12 +93,19 @@ def rule_create(request, package_id: int):
     )
 
 
-def _create_rule(request, form: RuleForm, template: str, context: dict):
+def _create_rule(
+    request, form: RuleForm, template: str, context: dict, *, new_package: bool = False
+):
     """Save a valid rule form's rule (live from then on) and show its package;
     an htmx request only checks the fields filled in so far."""
     if request.method == "POST" and form.is_valid() and not is_htmx(request):
         try:
-            rule = services.create_rule(request.organisation, actor(request), form.manifest_form())
+            rule = services.create_rule(
+                request.organisation,
+                actor(request),
+                form.manifest_form(),
+                new_package=new_package,
+            )
         except services.Rejected as rejected:
             for field, message in rejected.errors:
                 form.add_rejection(field, message)

@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from apps.accounts.models import Organisation
 from apps.gateway.engine.manifest import ManifestError
+from apps.gateway.engine.tests.test_rules_that_could_never_answer import NEVER_ANSWERING
 from apps.gateway.tests.conftest import load_manifest
 from apps.packages.manifests import export_manifest, import_manifest
 from apps.packages.models import Domain, Package, Rule
@@ -192,3 +193,14 @@ def test_export_command_prints_the_manifest(acme, manifest, capsys):
     call_command("export_manifest", "--org", "acme")
 
     assert json.loads(capsys.readouterr().out) == export_manifest(acme)
+
+
+@pytest.mark.parametrize(("rule", "field", "reason"), NEVER_ANSWERING)
+def test_a_rule_that_could_never_answer_rejects_the_manifest(acme, manifest, rule, field, reason):
+    broken = {"rules": [*manifest["rules"], rule]}
+
+    problems, error = problems_of(acme, broken)
+
+    assert problems == [(len(manifest["rules"]), field)]
+    assert reason in str(error)
+    assert not Rule.objects.exists()
