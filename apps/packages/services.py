@@ -58,8 +58,16 @@ class Rejected(Exception):
     status = 400
 
     def __init__(self, errors: list[tuple[str | None, str]]):
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors))
+        super().__init__(
+            "; ".join(f"{field}: {message}" if field else message for field, message in errors)
+        )
         self.errors = errors
+
+
+class Conflict(Rejected):
+    """A change that would undo or overwrite something changed since."""
+
+    status = 409
 
 
 class Forbidden(Rejected):
@@ -171,7 +179,7 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     rule = rule or Rule(id=snapshot.get("id"))
     rule.type = form["type"]
     rule.domain = domain
-    rule.package = manifests.package_for(organisation, key, form)
+    rule.package, _created = manifests.package_for(organisation, key, form)
     rule.config = manifests.config_of(form)
     rule.position = snapshot["position"]
     rule.save()
@@ -329,14 +337,23 @@ def verify_domain(domain: Domain, actor: Actor = SYSTEM) -> bool:
 
 @transaction.atomic
 def import_manifest(
-    organisation: Organisation, actor: Actor, document: Any
-) -> tuple[manifests.ImportSummary, Revision]:
-    """Import a manifest (all or nothing, domains it creates stay unverified),
-    recorded as one revision holding the named domains' rules before and after."""
+    organisation: Organisation, actor: Actor, document: Any, *, verify_domains: bool = False
+) -> tuple[manifests.ImportSummary, Revision | None]:
+    """Import a manifest (all or nothing; domains it creates stay unverified
+    unless `verify_domains`), recorded as one revision holding the named
+    domains' rules before and after, and the packages and domains it created
+    (a rollback removes them again). A manifest that changes nothing records
+    no revision (None)."""
     hostnames = sorted({rule.domain.lower() for rule in parse_manifest(document)})
     before = domains_snapshot(organisation, hostnames)
-    summary = manifests.import_manifest(organisation, document)
+    summary = manifests.import_manifest(organisation, document, verify_domains=verify_domains)
     after = domains_snapshot(organisation, hostnames)
+    if after == before and not summary.created_packages:
+        return summary, None
+    after["created"] = {
+        "packages": summary.created_packages,
+        "domains": summary.created_domains,
+    }
     revision = _record(organisation, actor, Revision.IMPORT, "manifest", None, before, after)
     return summary, revision
 
@@ -648,8 +665,18 @@ def _restore_manifest(organisation: Organisation, _id: None, snapshot: dict) -> 
         domain = Domain.objects.filter(organisation=organisation, hostname=hostname).first()
         if domain is None:
             raise Rejected([("domain", f"{hostname} is no longer a domain of this organisation")])
-        domain.rules.all().delete()
+        domain.rules.exclude(id__in=[rule["id"] for rule in rules]).delete()
         _restore_rules(organisation, rules)
+
+
+def _undo_creations(organisation: Organisation, created: dict) -> None:
+    """Remove the packages and domains an import created, once their rules are gone."""
+    packages = Package.objects.filter(organisation=organisation, id__in=created["packages"])
+    packages.filter(rules__isnull=True).delete()
+    domains = Domain.objects.filter(organisation=organisation, id__in=created["domains"])
+    for domain in domains.filter(rules__isnull=True):
+        if not domain.is_default:
+            domain.delete()
 
 
 def _current_state(revision: Revision) -> Any:
@@ -679,16 +706,50 @@ _RESTORERS = {
 }
 
 
+def _comparable(snapshot: Any) -> Any:
+    """What a rollback compares: the configuration, not a domain's verification
+    (which follows DNS and has revisions of its own), nor what an import created."""
+    if isinstance(snapshot, dict) and "verification_token" in snapshot:
+        return {key: value for key, value in snapshot.items() if key != "verified"}
+    if isinstance(snapshot, dict) and "domains" in snapshot:
+        return snapshot["domains"]
+    return snapshot
+
+
+def _check_unchanged_since(revision: Revision, current: Any) -> None:
+    """Refuse to roll back a revision whose object changed since: undoing it
+    would silently undo (or resurrect over) the later change too."""
+    if _comparable(current) == _comparable(revision.after):
+        return
+    later = Revision.objects.filter(organisation=revision.organisation, id__gt=revision.id).exclude(
+        action__in=(Revision.VERIFY, Revision.HEALTH)
+    )
+    if revision.object_type == "manifest":
+        later = later.filter(object_type__in=("manifest", "rule", "package", "domain"))
+    else:
+        later = later.filter(object_type=revision.object_type, object_id=revision.object_id)
+    last = later.order_by("-id").first()
+    what = f"{revision.object_type} {revision.object_id or ''}".strip()
+    state = "was deleted" if current is None else "has changed"
+    since = f" by revision {last.id} ({last.action} by {last.actor})" if last else ""
+    raise Conflict([(None, f"the {what} {state} since this revision{since}: roll that back first")])
+
+
 @transaction.atomic
 def rollback(revision: Revision, actor: Actor) -> Revision:
     """Put the revision's object back as it was before the revision, recorded
-    as a new revision (so a rollback can itself be rolled back)."""
+    as a new revision (so a rollback can itself be rolled back). Refused
+    (Conflict) when the object changed since the revision; rolling back an
+    import also removes the packages and domains it created."""
     if revision.action == Revision.VERIFY:
         raise Rejected([(None, "a verification follows DNS and cannot be rolled back")])
     if revision.action == Revision.HEALTH:
         raise Rejected([(None, "a health change follows the checks and cannot be rolled back")])
     current = _current_state(revision)
+    _check_unchanged_since(revision, current)
     _RESTORERS[revision.object_type](revision.organisation, revision.object_id, revision.before)
+    if revision.object_type == "manifest" and "created" in revision.after:
+        _undo_creations(revision.organisation, revision.after["created"])
     return _record(
         revision.organisation,
         actor,
