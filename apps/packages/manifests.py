@@ -15,6 +15,7 @@ from apps.gateway.engine.manifest import parse_rule as parse_engine_rule
 
 from .domains import claim_problem
 from .models import Domain, Package, Rule
+from .validation import validate_rule
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def import_manifest(
     raises ManifestError and changes nothing (ForeignDomains when it names
     another organisation's domain). Domains it creates are verified only
     when `verify_domains` (operator imports)."""
-    forms = [rule.to_manifest() for rule in parse_manifest(document)]
+    forms = [rule.to_manifest() for rule in parse_manifest(document, validate_rule)]
     _check_domains(organisation, forms)
 
     with transaction.atomic():

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.backends import alternate_rule, check_weights
-from apps.gateway.engine.manifest import parse_manifest, validate_rule
+from apps.gateway.engine.manifest import parse_manifest
 from apps.gateway.engine.rules import FieldError
 from apps.migration_checks import backends as described
 from apps.migration_checks.guard import FIELD as CHECK_FIELD
@@ -33,6 +33,7 @@ from apps.migration_checks.guard import switch_problem
 from . import manifests
 from .domains import claim_problem, has_challenge_record
 from .models import Backend, Domain, Package, Revision, Rule
+from .validation import validate_rule
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,7 @@ def import_manifest(
     domains' rules before and after, and the packages and domains it created
     (a rollback removes them again). A manifest that changes nothing records
     no revision (None)."""
-    hostnames = sorted({rule.domain.lower() for rule in parse_manifest(document)})
+    hostnames = sorted({rule.domain.lower() for rule in parse_manifest(document, validate_rule)})
     before = domains_snapshot(organisation, hostnames)
     summary = manifests.import_manifest(organisation, document, verify_domains=verify_domains)
     after = domains_snapshot(organisation, hostnames)

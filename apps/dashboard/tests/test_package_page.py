@@ -24,6 +24,7 @@ def test_it_shows_the_npm_command(signed_in, acme):
     from apps.packages import services
 
     rule = {"type": "npm-v1", "domain": "get.acme.test", "package-id": "js", "package-name": "lib"}
+    rule["registry"] = "https://registry.example.test/"
     package = services.create_rule(acme, services.SYSTEM, rule).package
 
     page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()

@@ -111,7 +111,8 @@ def _create_rule(
                 form.add_rejection(field, message)
         else:
             saved = f"{rule.get_type_display()} rule of {rule.package.name} on {rule.domain}"
-            messages.success(request, f"Saved the {saved}; it serves downloads now.")
+            when = "now" if rule.domain.verified else f"once {rule.domain} is verified"
+            messages.success(request, f"Saved the {saved}; it serves downloads {when}.")
             return redirect("package", rule.package_id)
     if is_htmx(request):
         template = "dashboard/_rule_form_errors.html"
