@@ -522,7 +522,7 @@ class ResolveSerializer(serializers.Serializer):
 )
 class DecisionSerializer(serializers.Serializer):
     rule = serializers.JSONField(help_text="the rule that decided: type and id (null: none)")
-    status = serializers.JSONField(help_text='the HTTP status, or "proxied"')
+    status = serializers.JSONField(help_text='the HTTP status, or "proxied" or "fetched"')
     location = serializers.CharField(required=False)
     upstream = serializers.CharField(required=False)
     headers = serializers.DictField(child=serializers.CharField(), required=False)

@@ -284,6 +284,10 @@ class FileTemplateRule(_FileRule):
     def defined_variables(self) -> tuple[str, ...]:
         return self._incoming.variables
 
+    def incoming_for(self, variables: Mapping[str, str]) -> str | None:
+        """The incoming path template expanded with `variables`."""
+        return self._incoming.expand(variables)
+
     def check_answerable(self) -> None:
         """A request path starts with `/`: so must what the incoming path
         matches. `{x*}` (explode) never matches anything."""
