@@ -247,6 +247,8 @@ DNS_RESOLVERS = env_list("DNS_RESOLVERS")
 DNS_TIMEOUT = float(os.environ.get("DNS_TIMEOUT", "5"))
 # How often (seconds) the beat re-checks domains still waiting for verification.
 DOMAIN_VERIFY_INTERVAL = int(os.environ.get("DOMAIN_VERIFY_INTERVAL", "300"))
+# An unverified claim older than this no longer blocks another organisation's claim.
+DOMAIN_CLAIM_EXPIRY = int(os.environ.get("DOMAIN_CLAIM_EXPIRY", str(7 * 24 * 3600)))
 CELERY_BEAT_SCHEDULE = {
     "verify-pending-domains": {
         "task": "apps.packages.tasks.verify_pending_domains",

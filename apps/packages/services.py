@@ -17,8 +17,10 @@ its health is not configuration and is never rolled back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -288,6 +290,7 @@ def claim_domain(organisation: Organisation, actor: Actor, hostname: str) -> Dom
     reason = claim_problem(organisation, hostname)
     if reason:
         raise Rejected([("hostname", reason)])
+    _release_expired_claim(organisation, hostname)
     try:
         with transaction.atomic():
             domain = Domain.objects.create(organisation=organisation, hostname=hostname)
@@ -296,6 +299,24 @@ def claim_domain(organisation: Organisation, actor: Actor, hostname: str) -> Dom
     after = domain_snapshot(domain)
     _record(organisation, actor, Revision.CREATE, "domain", domain.id, None, after)
     return domain
+
+
+def _release_expired_claim(organisation: Organisation, hostname: str) -> None:
+    """Another organisation's claim on `hostname` that was never verified within
+    DOMAIN_CLAIM_EXPIRY seconds gives way: it is deleted, recorded in that
+    organisation's history (with its rules, for a rollback once the name is free)."""
+    expired = timezone.now() - timedelta(seconds=settings.DOMAIN_CLAIM_EXPIRY)
+    stale = (
+        Domain.objects.select_for_update()
+        .filter(hostname=hostname, verified=False, created__lt=expired)
+        .exclude(organisation=organisation)
+        .first()
+    )
+    if stale is None:
+        return
+    before = domain_snapshot(stale)
+    stale.delete()
+    _record(stale.organisation, SYSTEM, Revision.DELETE, "domain", before["id"], before, None)
 
 
 @transaction.atomic
