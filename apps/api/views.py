@@ -445,6 +445,27 @@ class ManifestView(OrganisationAccess, APIView):
         )
 
 
+class ApiIndex(APIView):
+    """`GET /api/v1/`: the API's resources, its schema and its docs, as links."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    schema = None
+    resources: tuple[str, ...] = ()
+
+    def get(self, request):
+        def link(path: str) -> str:
+            return request.build_absolute_uri(f"{request.path}{path}")
+
+        return Response(
+            {
+                "resources": {name: link(f"{name}/") for name in self.resources},
+                "schema": link("schema/"),
+                "docs": link("docs/"),
+            }
+        )
+
+
 class ResolveView(OrganisationAccess, APIView):
     """What the gateway would answer to a request on one of the organisation's domains."""
 
