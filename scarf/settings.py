@@ -102,6 +102,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.organisations",
             ],
+            # The dashboard is not an installed app: its template filters are named here.
+            "libraries": {"dashboard": "apps.dashboard.templatetags.dashboard"},
         },
     },
 ]

@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -211,12 +210,13 @@ def rule_delete(request, rule_id: int):
 def package_delete(request, package_id: int):
     package = _package(request, package_id)
     rules = package.rules.count()
+    going = {0: "It has no rules.", 1: "Its rule goes with it: downloads through it stop at once."}
     return confirm_deletion(
         request,
         subject=f"the package {package.name}",
         consequence=(
-            f"Its {rules} rule{pluralize(rules)} go with it: downloads through them stop at "
-            "once. Counted downloads stay in analytics, and the audit log can restore it."
+            going.get(rules, f"Its {rules} rules go with it: downloads through them stop at once.")
+            + " Counted downloads stay in analytics, and the audit log can restore it."
         ),
         delete=lambda: services.delete_package(package, actor(request)),
         cancel=reverse("package", args=[package.id]),
