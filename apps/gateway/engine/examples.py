@@ -86,7 +86,7 @@ def _candidates(rule: Rule) -> list[Example]:
             paths = [rule.incoming_for(v) or "" for v in values]
             return [Example("GET", p if p.startswith("/") else "/" + p) for p in paths]
         case FileRegexRule():
-            paths = dict.fromkeys(_regex_paths(rule.incoming_path.strip()))
+            paths = dict.fromkeys(regex_paths(rule.incoming_path.strip()))
             return [Example("GET", path) for path in paths]
         case TelemetryRule():
             return [Example("POST", "/" + rule.incoming_path.lstrip("/"))]
@@ -111,7 +111,7 @@ def _pattern_images(text: str) -> list[str]:
     return [first.replace("*", "example"), first.replace("*", "")]
 
 
-def _regex_paths(source: str) -> list[str]:
+def regex_paths(source: str) -> list[str]:
     """Paths a file-v2 regex finds a match in: named groups filled with
     placeholders, or the shortest text each piece accepts."""
     try:
@@ -120,9 +120,9 @@ def _regex_paths(source: str) -> list[str]:
         return []
     names = {index: name for name, index in parsed.state.groupdict.items()}
     paths = []
-    for named in (True, False):
+    for named, at_least_once in ((True, False), (False, False), (True, True), (False, True)):
         try:
-            text = _text(parsed, names if named else {})
+            text = _text(parsed, names if named else {}, at_least_once)
         except (ValueError, RecursionError):
             continue
         paths.append(text if text.startswith("/") else "/" + text)
@@ -139,7 +139,9 @@ _CATEGORY_TEXT = {
 }
 
 
-def _text(pattern, names: dict[int, str]) -> str:
+def _text(pattern, names: dict[int, str], at_least_once: bool) -> str:
+    """Text `pattern` accepts: each repeat its fewest times (`at_least_once`:
+    once at least, so an optional piece is there)."""
     pieces = []
     for op, value in pattern:
         if op is sre.LITERAL:
@@ -151,13 +153,15 @@ def _text(pattern, names: dict[int, str]) -> str:
         elif op is sre.IN:
             pieces.append(_member(value))
         elif op is sre.BRANCH:
-            pieces.append(_text(value[1][0], names))
+            pieces.append(_text(value[1][0], names, at_least_once))
         elif op is sre.SUBPATTERN:
             group, _add, _del, inner = value
-            pieces.append(placeholder(names[group]) if group in names else _text(inner, names))
+            pieces.append(
+                placeholder(names[group]) if group in names else _text(inner, names, at_least_once)
+            )
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
             low, _high, inner = value
-            pieces.append(_text(inner, names) * low)
+            pieces.append(_text(inner, names, at_least_once) * max(low, at_least_once))
         elif op is sre.CATEGORY:
             pieces.append(_CATEGORY_TEXT.get(value, "a"))
         elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):

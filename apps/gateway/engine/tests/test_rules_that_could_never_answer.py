@@ -112,3 +112,17 @@ def test_incoming_paths_that_match_a_request_path_are_accepted(incoming):
     outgoing = "https://h.test/" + "/".join(f"{{{v}}}" for v in variables)
 
     assert validate_rule({**FILE, "incoming-path": incoming, "outgoing-url": outgoing})
+
+
+@pytest.mark.parametrize(
+    ("regex", "accepted"),
+    [("[a-z]*", False), ("x*", False), ("/dl/^", False), ("(/x)?", True), (r"\pL+", True)],
+)
+def test_a_regex_that_matches_no_request_path_is_refused(regex, accepted):
+    rule = {**FILE, "type": "file-v2", "incoming-path": regex}
+
+    if accepted:
+        assert validate_rule(rule)
+    else:
+        with pytest.raises(FieldError, match="incoming-path matches no request path"):
+            validate_rule(rule)
