@@ -103,6 +103,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.organisations",
             ],
+            # The dashboard is not an installed app: its template filters are named here.
+            "libraries": {"dashboard": "apps.dashboard.templatetags.dashboard"},
         },
     },
 ]
@@ -116,7 +118,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Several threads write in embedded mode: wait for the lock instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # IMMEDIATE: a transaction takes the write lock when it begins, so a writer
+    # waits for another instead of failing at once when its read turns into a write.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -249,6 +253,8 @@ DNS_RESOLVERS = env_list("DNS_RESOLVERS")
 DNS_TIMEOUT = float(os.environ.get("DNS_TIMEOUT", "5"))
 # How often (seconds) the beat re-checks domains still waiting for verification.
 DOMAIN_VERIFY_INTERVAL = int(os.environ.get("DOMAIN_VERIFY_INTERVAL", "300"))
+# An unverified claim older than this no longer blocks another organisation's claim.
+DOMAIN_CLAIM_EXPIRY = int(os.environ.get("DOMAIN_CLAIM_EXPIRY", str(7 * 24 * 3600)))
 CELERY_BEAT_SCHEDULE = {
     "verify-pending-domains": {
         "task": "apps.packages.tasks.verify_pending_domains",
@@ -298,6 +304,9 @@ SPECTACULAR_SETTINGS = {
         "`Authorization: Bearer <token>`; every object belongs to the token's organisation."
     ),
     "VERSION": "1",
+    # Swagger UI from our own static files (scripts/vendor.sh), so the docs work offline.
+    "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"{STATIC_URL}vendor/swagger-ui/favicon-32x32.png",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -219,8 +219,20 @@ class Invitation(models.Model):
         return f"{self.email} to {self.organisation} ({self.role})"
 
     @classmethod
+    def refusal(cls, organisation: Organisation, email: str) -> str | None:
+        """Why `email` cannot be invited to the organisation now (None: it can):
+        it belongs to a member, or already has a pending invitation."""
+        member = organisation.memberships.filter(user__email__iexact=email).first()
+        if member is not None:
+            return f"{email} is already a member ({member.role})"
+        if organisation.invitations.filter(email=email.lower(), accepted=None).exists():
+            return f"{email} is invited already: revoke that invitation to send a new one"
+        return None
+
+    @classmethod
     def issue(cls, organisation: Organisation, inviter: User, email: str, role: str):
-        """Create an invitation; returns it with its secret, shown only now."""
+        """Create an invitation; returns it with its secret, shown only now.
+        Call `refusal` first: this does not check again."""
         secret = secrets.token_urlsafe(32)
         invitation = cls.objects.create(
             organisation=organisation,

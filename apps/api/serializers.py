@@ -459,15 +459,28 @@ class ManifestSerializer(serializers.Serializer):
     examples=[
         example(
             "Imported",
-            {"domains": ["get.acme.dev"], "packages": 1, "rules": 1, "revision": 22},
+            {
+                "domains": ["get.acme.dev"],
+                "packages": 1,
+                "rules": 1,
+                "created": 1,
+                "changed": 0,
+                "deleted": 0,
+                "revision": 22,
+            },
         )
     ]
 )
 class ImportSummarySerializer(serializers.Serializer):
     domains = serializers.ListField(child=serializers.CharField())
-    packages = serializers.IntegerField()
-    rules = serializers.IntegerField()
-    revision = serializers.IntegerField()
+    packages = serializers.IntegerField(help_text="packages the manifest names")
+    rules = serializers.IntegerField(help_text="rules in the manifest")
+    created = serializers.IntegerField(help_text="rules created")
+    changed = serializers.IntegerField(help_text="rules changed in place (same id)")
+    deleted = serializers.IntegerField(help_text="rules deleted")
+    revision = serializers.IntegerField(
+        allow_null=True, help_text="the revision recording the import; null: nothing changed"
+    )
 
 
 @extend_schema_serializer(
@@ -509,7 +522,7 @@ class ResolveSerializer(serializers.Serializer):
 )
 class DecisionSerializer(serializers.Serializer):
     rule = serializers.JSONField(help_text="the rule that decided: type and id (null: none)")
-    status = serializers.JSONField(help_text='the HTTP status, or "proxied"')
+    status = serializers.JSONField(help_text='the HTTP status, or "proxied" or "fetched"')
     location = serializers.CharField(required=False)
     upstream = serializers.CharField(required=False)
     headers = serializers.DictField(child=serializers.CharField(), required=False)

@@ -1,5 +1,4 @@
 from django.urls import include, path, re_path
-from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -8,14 +7,13 @@ from scarf.csp import content_security_policy
 from . import analytics, migration_checks, views, webhooks
 from .not_found import NoSuchEndpoint
 
-# Swagger UI's bundle comes from its CDN, and it styles elements inline; its
-# start-up script is served from here (the split view), so no inline script runs.
-_SWAGGER_ASSETS = spectacular_settings.SWAGGER_UI_DIST.split("/npm/")[0]
+# Swagger UI's files are ours (static/vendor/swagger-ui) and it styles elements
+# inline; its start-up script is served from here (the split view), so no
+# inline script runs and nothing is loaded from elsewhere.
 DOCS_POLICY = (
-    f"default-src 'self'; script-src 'self' {_SWAGGER_ASSETS}; "
-    f"style-src 'self' 'unsafe-inline' {_SWAGGER_ASSETS}; img-src 'self' data: {_SWAGGER_ASSETS}; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
 )
 
 router = DefaultRouter(trailing_slash=True)
@@ -35,7 +33,10 @@ router.register(
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 router.register("webhook-deliveries", webhooks.DeliveryViewSet, basename="webhook-delivery")
 
+RESOURCES = (*(prefix for prefix, _viewset, _name in router.registry), "manifest", "resolve")
+
 urlpatterns = [
+    path("", views.ApiIndex.as_view(resources=RESOURCES), name="api-index"),
     path("", include(router.urls)),
     path("manifest/", views.ManifestView.as_view(), name="manifest"),
     path("resolve/", views.ResolveView.as_view(), name="resolve"),

@@ -196,6 +196,9 @@ class InvitationViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Reada
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        refusal = Invitation.refusal(self.access.organisation, serializer.validated_data["email"])
+        if refusal:
+            raise ValidationError({"email": [refusal]})
         invitation, secret = Invitation.issue(
             self.access.organisation,
             request.user,
@@ -429,11 +432,38 @@ class ManifestView(OrganisationAccess, APIView):
     @extend_schema(request=s.ManifestSerializer, responses={200: s.ImportSummarySerializer})
     def post(self, request):
         """Make the rules of every domain the manifest names exactly its rules;
-        all or nothing. Domains it creates are claimed, not verified."""
+        all or nothing. Rules already there keep their ids; `revision` is the
+        one revision recording what changed (null: nothing did). Domains it
+        creates are claimed, not verified."""
         summary, revision = services.import_manifest(
             self.access.organisation, self.access.actor, request.data
         )
-        return Response({**summary.__dict__, "revision": revision.id})
+        return Response(
+            s.ImportSummarySerializer(
+                {**summary.__dict__, "revision": revision and revision.id}
+            ).data
+        )
+
+
+class ApiIndex(APIView):
+    """`GET /api/v1/`: the API's resources, its schema and its docs, as links."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    schema = None
+    resources: tuple[str, ...] = ()
+
+    def get(self, request):
+        def link(path: str) -> str:
+            return request.build_absolute_uri(f"{request.path}{path}")
+
+        return Response(
+            {
+                "resources": {name: link(f"{name}/") for name in self.resources},
+                "schema": link("schema/"),
+                "docs": link("docs/"),
+            }
+        )
 
 
 class ResolveView(OrganisationAccess, APIView):

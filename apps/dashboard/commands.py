@@ -1,28 +1,36 @@
-"""The copy-paste commands a package's users run, from its rules."""
+"""The copy-paste commands a package's users run, from its rules: concrete
+requests the rule answers (apps.gateway.engine.examples), never a raw
+template or regex."""
 
 from __future__ import annotations
 
-from apps.gateway.engine.pixel import DEFAULT_PATH as PIXEL_PATH
+import shlex
+
+from apps.gateway.engine.examples import example_request
+from apps.gateway.engine.manifest import parse_rule
 from apps.packages.models import Rule
 
 
 def commands_for(rule: Rule) -> list[str]:
-    """What a user types to download through `rule` (its manifest form)."""
-    form, host = rule.manifest_form(), rule.domain.hostname
+    """What a user types to download through `rule`; empty when no example
+    request could be made up for it."""
+    engine_rule = parse_rule(rule.manifest_form())
+    example = example_request(engine_rule)
+    if example is None:
+        return []
+    host = rule.domain.hostname
     base = f"https://{host}"
-    match form["type"]:
-        case "docker-v1":
-            return [f"docker pull {host}/{form['repository-name']}"]
-        case "docker-v2":
-            return [f"docker pull {host}/{form['pattern'].replace('*', 'NAME')}"]
+    match rule.type:
+        case "docker-v1" | "docker-v2":
+            image = example.target.removeprefix("/v2/").removesuffix("/manifests/latest")
+            return [f"docker pull {host}/{image}"]
         case "python-v1" | "python-index-v1":
-            return [f"pip install --index-url {base}/simple/ {form['package-name']}"]
+            return [f"pip install --index-url {base}/simple/ {engine_rule.package_name}"]
         case "npm-v1":
-            return [f"npm install --registry {base}/ {form['package-name']}"]
-        case "file-v1" | "file-v2":
-            return [f"curl -LO {base}{form['incoming-path']}"]
+            name = engine_rule.package_name.replace("/*", "/example")
+            return [f"npm install --registry {base}/ {name}"]
         case "telemetry-v1":
-            return [f"curl -X POST {base}{form['incoming-path']} -d '{{}}'"]
+            return [f"curl -X POST {shlex.quote(base + example.target)} -d '{{}}'"]
         case "pixel-v1":
-            return [f'<img src="{base}{form.get("incoming-path", PIXEL_PATH)}" alt="">']
-    return [f"curl -L {base}/"]
+            return [f'<img src="{base}{example.target}" alt="">']
+    return [f"curl -LO {shlex.quote(base + example.target)}"]

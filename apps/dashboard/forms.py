@@ -1,5 +1,5 @@
 """Forms of the dashboard. A rule's form is built from its type's manifest
-fields; the gateway engine (`parse_rule`) validates it, as the services
+fields; the gateway engine (`validate_rule`) validates it, as the services
 do again when saving, and its errors land next to the field they name."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from django.urls import reverse
 from apps.accounts.models import ApiToken, Membership
 from apps.analytics.models import AnalyticsSettings
 from apps.analytics.queries import Filters
-from apps.gateway.engine.manifest import parse_rule
+from apps.gateway.engine.pixel import DEFAULT_PATH as PIXEL_PATH
 from apps.gateway.engine.rules import FieldError
+from apps.packages.validation import DEFAULT_BACKENDS, default_backend, validate_rule
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,7 @@ KINDS = [
         (
             PACKAGE_ID,
             PACKAGE_NAME,
-            Field(
-                "backend-simple-index-url",
-                "Upstream index URL",
-                "Empty: https://pypi.org/simple/.",
-                False,
-            ),
+            Field("backend-simple-index-url", "Upstream index URL", required=False),
         ),
     ),
     Kind(
@@ -103,7 +99,7 @@ KINDS = [
         (
             PACKAGE_ID,
             PACKAGE_NAME,
-            Field("registry", "Registry URL", "Empty: https://registry.npmjs.org/.", False),
+            Field("registry", "Registry URL", required=False),
         ),
     ),
     Kind(
@@ -151,7 +147,7 @@ KINDS = [
         "pixel-v1",
         "Pixel",
         "A 1×1 image counting views of a page or README.",
-        (PACKAGE_ID, Field("incoming-path", "Incoming path", "Empty: the default.", False)),
+        (PACKAGE_ID, Field("incoming-path", "Incoming path", f"Empty: {PIXEL_PATH}", False)),
     ),
 ]
 KIND_BY_TYPE = {kind.type: kind for kind in KINDS}
@@ -182,6 +178,18 @@ class RuleForm(forms.Form):
             if base is not None and field.key in KEY_FIELDS:
                 continue
             self.fields[field_name(field.key)] = _form_field(field)
+        if kind.type in DEFAULT_BACKENDS:
+            self._say_the_default(DEFAULT_BACKENDS[kind.type][0], default_backend(kind.type))
+
+    def _say_the_default(self, key: str, default: str) -> None:
+        """A backend field left empty uses the deployment's default: say which,
+        or make it required when the deployment has none."""
+        field = self.fields[field_name(key)]
+        if default:
+            field.help_text = f"Empty: this gateway's default, {default}"
+        else:
+            field.required = True
+            field.help_text = "Required: this gateway has no default."
 
     def manifest_form(self) -> dict[str, Any]:
         """The rule's manifest object: the base with this form's fields over
@@ -205,7 +213,7 @@ class RuleForm(forms.Form):
         cleaned = super().clean()
         if not self.errors:
             try:
-                parse_rule(self.manifest_form())
+                validate_rule(self.manifest_form())
             except FieldError as error:
                 self.add_rejection(error.field, error.reason)
         return cleaned

@@ -58,6 +58,16 @@ def normalise_host(value: str) -> str:
     return value.split(":", 1)[0]
 
 
+def authority_of(value: str, host: str) -> str:
+    """`host` with the port `value` (a Host header) names, when it names a valid
+    one; anything else after the host is dropped, so a URL written back with
+    it always points at the domain the request was routed by."""
+    port = value.strip().rpartition("]")[2].partition(":")[2]
+    if port.isascii() and port.isdigit() and 0 < int(port) < 65536:
+        return f"{host}:{int(port)}"
+    return host
+
+
 def parse_networks(values: Iterable[str]) -> tuple:
     return tuple(ipaddress.ip_network(value, strict=False) for value in values)
 
@@ -122,7 +132,7 @@ def build_request(
         client_ip = forwarded or peer
         proto = (first_header(headers, "x-forwarded-proto") or "").split(",")[0].strip().lower()
         scheme = proto if proto in ("http", "https") else scheme
-    host = normalise_host(host)
+    host, authority = normalise_host(host), host
     if not host:
         raise BadRequest(400, "missing Host header")
 
@@ -135,6 +145,7 @@ def build_request(
         read_body=read_body,
         client_ip=client_ip,
         scheme=scheme,
+        authority=authority_of(authority, host),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .engine.http import Request
-from .engine.outcome import Proxy, Redirect
+from .engine.outcome import Fetch, Proxy, Redirect
 from .routing import build_entry, compile_entry
 
 
@@ -35,12 +35,14 @@ def resolve_request(
     response = outcome.response
     report: dict[str, Any] = {
         "rule": {"type": outcome.rule_type, "id": outcome.rule_ref or None},
-        "status": "proxied" if isinstance(response, Proxy) else response.status,
+        "status": _status(response),
     }
     if isinstance(response, Redirect):
         report["location"] = response.location
     elif isinstance(response, Proxy):
         report["upstream"] = response.upstream
+    elif isinstance(response, Fetch):
+        report["upstream"] = response.url
     else:
         report["headers"] = dict(response.headers)
         report["body"] = response.body.decode("utf-8", errors="replace")
@@ -48,3 +50,14 @@ def resolve_request(
         {"kind": c.kind, "package": c.package, **c.fields} for c in outcome.captures
     ]
     return report
+
+
+def _status(response) -> int | str:
+    """The HTTP status, or what the gateway does instead of answering at once:
+    "proxied" (streams the upstream's answer), "fetched" (an upstream document,
+    re-listed under the domain)."""
+    if isinstance(response, Proxy):
+        return "proxied"
+    if isinstance(response, Fetch):
+        return "fetched"
+    return response.status

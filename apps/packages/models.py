@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.accounts.models import ApiToken, Organisation, User
+from apps.gateway.engine.manifest import RULE_TYPES
+from apps.gateway.engine.rules import Rule as EngineRule
 
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
@@ -148,7 +150,7 @@ class Rule(models.Model):
 
     @staticmethod
     def package_key_field(rule_type: str) -> str:
-        return "rule-id" if rule_type == "docker-v2" else "package-id"
+        return RULE_TYPES.get(rule_type, EngineRule).key_field
 
     def manifest_form(self) -> dict:
         """The rule as a manifest object (type, domain, package key, fields)."""
@@ -194,7 +196,27 @@ class Revision(models.Model):
         indexes = [models.Index(fields=["organisation", "object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.object_type} {self.object_id or ''} by {self.actor}"
+        return f"{self.action} {self.subject} by {self.actor}"
+
+    @property
+    def subject(self) -> str:
+        """What the revision is about, named as a person knows it: the rule's
+        package and domain, the package's key, the domain's host name."""
+        snapshot = self.after or self.before or {}
+        match self.object_type:
+            case "rule":
+                form = snapshot.get("rule", {})
+                key = form.get(Rule.package_key_field(form.get("type", "")))
+                return f"rule {self.object_id} of {key} on {form.get('domain')}"
+            case "package":
+                return f"package {snapshot.get('key')}"
+            case "domain":
+                return f"domain {snapshot.get('hostname')}"
+            case "manifest":
+                return f"manifest for {', '.join(snapshot.get('domains', ())) or 'no domains'}"
+            case "backend":
+                return f"backend {self.object_id} of rule {snapshot.get('rule')}"
+        return f"{self.object_type} {self.object_id or ''}".strip()
 
 
 class HealthState(models.Model):

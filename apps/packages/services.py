@@ -17,14 +17,16 @@ its health is not configuration and is never rolled back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.backends import alternate_rule, check_weights
-from apps.gateway.engine.manifest import parse_manifest, parse_rule
+from apps.gateway.engine.manifest import parse_manifest
 from apps.gateway.engine.rules import FieldError
 from apps.migration_checks import backends as described
 from apps.migration_checks.guard import FIELD as CHECK_FIELD
@@ -33,6 +35,7 @@ from apps.migration_checks.guard import switch_problem
 from . import manifests
 from .domains import claim_problem, has_challenge_record
 from .models import Backend, Domain, Package, Revision, Rule
+from .validation import validate_rule
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,16 @@ class Rejected(Exception):
     status = 400
 
     def __init__(self, errors: list[tuple[str | None, str]]):
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors))
+        super().__init__(
+            "; ".join(f"{field}: {message}" if field else message for field, message in errors)
+        )
         self.errors = errors
+
+
+class Conflict(Rejected):
+    """A change that would undo or overwrite something changed since."""
+
+    status = 409
 
 
 class Forbidden(Rejected):
@@ -163,7 +174,7 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     """Make `rule` (or a new rule with the snapshot's id) what the snapshot says,
     after the engine has validated its manifest form."""
     try:
-        form = parse_rule(snapshot["rule"]).to_manifest()
+        form = validate_rule(snapshot["rule"]).to_manifest()
     except FieldError as error:
         raise Rejected([(error.field, error.reason)]) from None
     domain = _own_domain(organisation, form["domain"])
@@ -171,7 +182,7 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     rule = rule or Rule(id=snapshot.get("id"))
     rule.type = form["type"]
     rule.domain = domain
-    rule.package = manifests.package_for(organisation, key, form)
+    rule.package, _created = manifests.package_for(organisation, key, form)
     rule.config = manifests.config_of(form)
     rule.position = snapshot["position"]
     rule.save()
@@ -186,10 +197,22 @@ def _next_position(organisation: Organisation, form: dict[str, Any]) -> int:
 
 @transaction.atomic
 def create_rule(
-    organisation: Organisation, actor: Actor, form: dict[str, Any], position: int | None = None
+    organisation: Organisation,
+    actor: Actor,
+    form: dict[str, Any],
+    position: int | None = None,
+    *,
+    new_package: bool = False,
 ) -> Rule:
-    """A new rule from its manifest form; its package is created when missing.
-    Without a position it goes last among its domain's rules."""
+    """A new rule from its manifest form; its package is created when missing
+    (with `new_package`, it must be missing). Without a position it goes last
+    among its domain's rules."""
+    key_field = Rule.package_key_field(str(form.get("type")))
+    key = form.get(key_field)
+    if new_package and Package.objects.filter(organisation=organisation, key=key).exists():
+        raise Rejected(
+            [(key_field, f"a package with id {key} exists: add a rule to it from its page")]
+        )
     if position is None:
         position = _next_position(organisation, form)
     rule = _put_rule(organisation, {"position": position, "rule": form}, None)
@@ -267,6 +290,7 @@ def claim_domain(organisation: Organisation, actor: Actor, hostname: str) -> Dom
     reason = claim_problem(organisation, hostname)
     if reason:
         raise Rejected([("hostname", reason)])
+    _release_expired_claim(organisation, hostname)
     try:
         with transaction.atomic():
             domain = Domain.objects.create(organisation=organisation, hostname=hostname)
@@ -275,6 +299,24 @@ def claim_domain(organisation: Organisation, actor: Actor, hostname: str) -> Dom
     after = domain_snapshot(domain)
     _record(organisation, actor, Revision.CREATE, "domain", domain.id, None, after)
     return domain
+
+
+def _release_expired_claim(organisation: Organisation, hostname: str) -> None:
+    """Another organisation's claim on `hostname` that was never verified within
+    DOMAIN_CLAIM_EXPIRY seconds gives way: it is deleted, recorded in that
+    organisation's history (with its rules, for a rollback once the name is free)."""
+    expired = timezone.now() - timedelta(seconds=settings.DOMAIN_CLAIM_EXPIRY)
+    stale = (
+        Domain.objects.select_for_update()
+        .filter(hostname=hostname, verified=False, created__lt=expired)
+        .exclude(organisation=organisation)
+        .first()
+    )
+    if stale is None:
+        return
+    before = domain_snapshot(stale)
+    stale.delete()
+    _record(stale.organisation, SYSTEM, Revision.DELETE, "domain", before["id"], before, None)
 
 
 @transaction.atomic
@@ -317,14 +359,23 @@ def verify_domain(domain: Domain, actor: Actor = SYSTEM) -> bool:
 
 @transaction.atomic
 def import_manifest(
-    organisation: Organisation, actor: Actor, document: Any
-) -> tuple[manifests.ImportSummary, Revision]:
-    """Import a manifest (all or nothing, domains it creates stay unverified),
-    recorded as one revision holding the named domains' rules before and after."""
-    hostnames = sorted({rule.domain.lower() for rule in parse_manifest(document)})
+    organisation: Organisation, actor: Actor, document: Any, *, verify_domains: bool = False
+) -> tuple[manifests.ImportSummary, Revision | None]:
+    """Import a manifest (all or nothing; domains it creates stay unverified
+    unless `verify_domains`), recorded as one revision holding the named
+    domains' rules before and after, and the packages and domains it created
+    (a rollback removes them again). A manifest that changes nothing records
+    no revision (None)."""
+    hostnames = sorted({rule.domain.lower() for rule in parse_manifest(document, validate_rule)})
     before = domains_snapshot(organisation, hostnames)
-    summary = manifests.import_manifest(organisation, document)
+    summary = manifests.import_manifest(organisation, document, verify_domains=verify_domains)
     after = domains_snapshot(organisation, hostnames)
+    if after == before and not summary.created_packages:
+        return summary, None
+    after["created"] = {
+        "packages": summary.created_packages,
+        "domains": summary.created_domains,
+    }
     revision = _record(organisation, actor, Revision.IMPORT, "manifest", None, before, after)
     return summary, revision
 
@@ -636,8 +687,18 @@ def _restore_manifest(organisation: Organisation, _id: None, snapshot: dict) -> 
         domain = Domain.objects.filter(organisation=organisation, hostname=hostname).first()
         if domain is None:
             raise Rejected([("domain", f"{hostname} is no longer a domain of this organisation")])
-        domain.rules.all().delete()
+        domain.rules.exclude(id__in=[rule["id"] for rule in rules]).delete()
         _restore_rules(organisation, rules)
+
+
+def _undo_creations(organisation: Organisation, created: dict) -> None:
+    """Remove the packages and domains an import created, once their rules are gone."""
+    packages = Package.objects.filter(organisation=organisation, id__in=created["packages"])
+    packages.filter(rules__isnull=True).delete()
+    domains = Domain.objects.filter(organisation=organisation, id__in=created["domains"])
+    for domain in domains.filter(rules__isnull=True):
+        if not domain.is_default:
+            domain.delete()
 
 
 def _current_state(revision: Revision) -> Any:
@@ -667,16 +728,50 @@ _RESTORERS = {
 }
 
 
+def _comparable(snapshot: Any) -> Any:
+    """What a rollback compares: the configuration, not a domain's verification
+    (which follows DNS and has revisions of its own), nor what an import created."""
+    if isinstance(snapshot, dict) and "verification_token" in snapshot:
+        return {key: value for key, value in snapshot.items() if key != "verified"}
+    if isinstance(snapshot, dict) and "domains" in snapshot:
+        return snapshot["domains"]
+    return snapshot
+
+
+def _check_unchanged_since(revision: Revision, current: Any) -> None:
+    """Refuse to roll back a revision whose object changed since: undoing it
+    would silently undo (or resurrect over) the later change too."""
+    if _comparable(current) == _comparable(revision.after):
+        return
+    later = Revision.objects.filter(organisation=revision.organisation, id__gt=revision.id).exclude(
+        action__in=(Revision.VERIFY, Revision.HEALTH)
+    )
+    if revision.object_type == "manifest":
+        later = later.filter(object_type__in=("manifest", "rule", "package", "domain"))
+    else:
+        later = later.filter(object_type=revision.object_type, object_id=revision.object_id)
+    last = later.order_by("-id").first()
+    what = f"{revision.object_type} {revision.object_id or ''}".strip()
+    state = "was deleted" if current is None else "has changed"
+    since = f" by revision {last.id} ({last.action} by {last.actor})" if last else ""
+    raise Conflict([(None, f"the {what} {state} since this revision{since}: roll that back first")])
+
+
 @transaction.atomic
 def rollback(revision: Revision, actor: Actor) -> Revision:
     """Put the revision's object back as it was before the revision, recorded
-    as a new revision (so a rollback can itself be rolled back)."""
+    as a new revision (so a rollback can itself be rolled back). Refused
+    (Conflict) when the object changed since the revision; rolling back an
+    import also removes the packages and domains it created."""
     if revision.action == Revision.VERIFY:
         raise Rejected([(None, "a verification follows DNS and cannot be rolled back")])
     if revision.action == Revision.HEALTH:
         raise Rejected([(None, "a health change follows the checks and cannot be rolled back")])
     current = _current_state(revision)
+    _check_unchanged_since(revision, current)
     _RESTORERS[revision.object_type](revision.organisation, revision.object_id, revision.before)
+    if revision.object_type == "manifest" and "created" in revision.after:
+        _undo_creations(revision.organisation, revision.after["created"])
     return _record(
         revision.organisation,
         actor,

@@ -55,3 +55,37 @@ def test_the_default_domain_cannot_be_deleted(api, acme):
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "hostname"
     assert Domain.objects.filter(id=default.id).exists()
+
+
+def test_an_unverified_claim_expires_and_gives_way_to_another_organisation(api, acme, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.models import Organisation
+    from apps.packages.models import Domain, Revision
+
+    globex = Organisation.objects.create(name="Globex", slug="globex")
+    stale = Domain.objects.create(organisation=globex, hostname="get.shared.test")
+    old = timezone.now() - timedelta(seconds=settings.DOMAIN_CLAIM_EXPIRY + 60)
+    Domain.objects.filter(id=stale.id).update(created=old)
+
+    response = api.post("/api/v1/domains/", {"hostname": "get.shared.test"}, format="json")
+
+    assert response.status_code == 201
+    assert Domain.objects.get(hostname="get.shared.test").organisation == acme
+    assert Revision.objects.get(organisation=globex, action="delete").object_id == stale.id
+
+
+def test_a_recent_or_verified_claim_still_blocks_another_organisation(api, acme):
+    from apps.accounts.models import Organisation
+    from apps.packages.models import Domain
+
+    globex = Organisation.objects.create(name="Globex", slug="globex")
+    Domain.objects.create(organisation=globex, hostname="new.shared.test")
+    Domain.objects.create(organisation=globex, hostname="mine.shared.test", verified=True)
+
+    for hostname in ("new.shared.test", "mine.shared.test"):
+        response = api.post("/api/v1/domains/", {"hostname": hostname}, format="json")
+        assert response.status_code == 400
+        assert "is already claimed" in response.json()["errors"][0]["message"]

@@ -48,7 +48,7 @@ def test_an_invitation_is_only_for_the_invited_address_and_only_once(owner_sessi
 
 
 def test_a_token_cannot_accept_an_invitation(owner_session, api):
-    secret = invite(owner_session, email="ada@example.com").json()["token"]
+    secret = invite(owner_session).json()["token"]
 
     assert (
         api.post("/api/v1/invitations/accept/", {"token": secret}, format="json").status_code == 403
@@ -100,3 +100,23 @@ def test_the_last_owner_cannot_leave_or_be_demoted(owner_session, acme):
     assert (demote.status_code, remove.status_code) == (400, 400)
     assert demote.json()["errors"][0]["field"] == "role"
     assert Membership.objects.get(id=ada.id).role == "owner"
+
+
+def test_inviting_the_same_address_twice_is_refused(owner_session, acme):
+    invite(owner_session)
+
+    response = invite(owner_session, email="Grace@example.com")
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["field"] == "email"
+    assert "is invited already" in error["message"]
+    assert acme.invitations.count() == 1
+
+
+def test_inviting_a_member_is_refused(owner_session, acme):
+    response = invite(owner_session, email="ADA@example.com")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "ADA@example.com is already a member (owner)"
+    assert not acme.invitations.exists()

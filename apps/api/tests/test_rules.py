@@ -1,5 +1,8 @@
 """Rules through the API speak the manifest's field names."""
 
+import pytest
+
+from apps.gateway.engine.tests.test_rules_that_could_never_answer import NEVER_ANSWERING
 from apps.packages.models import Revision, Rule
 
 PIXEL = {"type": "pixel-v1", "domain": "get.acme.test", "package-id": "badge"}
@@ -83,3 +86,16 @@ def test_lists_are_paginated(api, acme):
     assert page["count"] == 10
     assert len(page["results"]) == 3
     assert "offset=6" in page["next"]
+
+
+@pytest.mark.parametrize(("rule", "field", "reason"), NEVER_ANSWERING)
+def test_a_rule_that_could_never_answer_is_refused_naming_the_field(api, acme, rule, field, reason):
+    rules = Rule.objects.count()
+
+    response = api.post("/api/v1/rules/", rule, format="json")
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["field"] == field
+    assert reason in error["message"]
+    assert Rule.objects.count() == rules

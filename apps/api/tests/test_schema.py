@@ -1,6 +1,10 @@
 """The OpenAPI schema documents every operation, with examples."""
 
+import re
+
 import pytest
+
+from scarf.testing import BASE_DIR
 
 
 @pytest.fixture
@@ -73,5 +77,29 @@ def test_the_swagger_ui_runs_no_inline_script(client, db):
     policy = client.get("/api/v1/docs/")["Content-Security-Policy"]
 
     script_src = next(d for d in policy.split("; ") if d.startswith("script-src"))
-    assert script_src == "script-src 'self' https://cdn.jsdelivr.net"
+    assert script_src == "script-src 'self'"
     assert "frame-ancestors 'none'" in policy
+
+
+def test_the_swagger_ui_loads_nothing_from_elsewhere(client, db):
+    page = client.get("/api/v1/docs/").content.decode()
+    policy = client.get("/api/v1/docs/")["Content-Security-Policy"]
+
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in assets
+    assert all(asset.startswith("/") for asset in assets), assets
+    assert "http" not in policy
+    for asset in assets:
+        if asset.startswith("/static/"):
+            assert (BASE_DIR / asset.lstrip("/")).is_file(), asset
+
+
+def test_the_apis_root_is_a_json_index_of_its_resources(client, db):
+    response = client.get("/api/v1/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["resources"]["rules"] == "http://testserver/api/v1/rules/"
+    assert body["resources"]["manifest"] == "http://testserver/api/v1/manifest/"
+    assert body["docs"] == "http://testserver/api/v1/docs/"

@@ -40,7 +40,7 @@ def create_file_package(page):
         "https://github.com/acme/cli/releases/download/v{version}/{file}"
     )
     page.get_by_role("button", name="Create").click()
-    page.get_by_text(f"curl -LO https://{HOST}/cli/{{version}}/{{file}}").wait_for()
+    page.get_by_text(f"curl -LO https://{HOST}/cli/1.2.0/example-1.2.0.tar.gz").wait_for()
 
 
 def switch_backend(page, folder):

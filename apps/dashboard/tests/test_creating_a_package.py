@@ -70,3 +70,42 @@ def test_a_domain_of_another_organisation_cannot_be_chosen(signed_in, acme, glob
 
     assert response.context["form"].errors["domain"]
     assert not globex.packages.filter(key="tool").exists()
+
+
+def test_it_refuses_an_outgoing_url_using_a_variable_the_path_does_not_define(signed_in, acme):
+    outgoing = "https://github.com/acme/tool/releases/download/v{vers}/{file}"
+    response = signed_in("admin").post(NEW_FILE, {**FILE, "outgoing_url": outgoing})
+
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["outgoing_url"]
+    assert error.startswith("outgoing-url uses {vers}, which incoming-path does not define")
+    assert not acme.packages.filter(key="tool").exists()
+
+
+def test_it_refuses_an_incoming_path_without_a_leading_slash(signed_in, acme):
+    response = signed_in("admin").post(NEW_FILE, {**FILE, "incoming_path": "{version}/{file}"})
+
+    (error,) = response.context["form"].errors["incoming_path"]
+    assert error.startswith("incoming-path must start with /")
+    assert not acme.packages.filter(key="tool").exists()
+
+
+def test_it_refuses_a_package_id_that_would_break_the_layout(signed_in, acme):
+    response = signed_in("admin").post(NEW_FILE, {**FILE, "package_id": "t" * 300})
+
+    (error,) = response.context["form"].errors["package_id"]
+    assert "at most 100 characters (300 given)" in error
+    assert not acme.packages.filter(key="t" * 300).exists()
+
+
+def test_a_new_package_with_an_id_that_exists_is_refused(signed_in, acme):
+    client = signed_in("admin")
+    client.post(NEW_FILE, FILE)
+    package = acme.packages.get(key="tool")
+
+    response = client.post(NEW_FILE, {**FILE, "incoming_path": "/other/{version}/{file}"})
+
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["package_id"]
+    assert "a package with id tool exists" in error
+    assert package.rules.count() == 1

@@ -13,7 +13,7 @@ def test_deleting_asks_first_and_says_what_goes_with_it(signed_in, cli):
     page = signed_in("admin").get(reverse("package-delete", args=[cli.id])).content.decode()
 
     assert f"Delete the package {cli.name}?" in page
-    assert "Its 1 rule go with it" in page
+    assert "Its rule goes with it: downloads through it stop at once." in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert Package.objects.filter(id=cli.id).exists()
 

@@ -27,6 +27,8 @@ def test_check_now_reports_a_missing_record(signed_in, acme, dns_server):
     response = signed_in("admin").post(reverse("verify-domain", args=[domain.id]), follow=True)
 
     assert "No TXT record at _gateway-challenge.dl.acme.test" in response.content.decode()
+    assert "checked just now" in response.content.decode()
+    assert "0 minutes" not in response.content.decode()
 
 
 def test_check_now_verifies_a_domain_whose_record_is_published(signed_in, acme, dns_server):

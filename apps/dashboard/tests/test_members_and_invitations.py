@@ -28,3 +28,15 @@ def test_an_admin_cannot_invite(signed_in, acme):
 
     assert response.status_code == 403
     assert not acme.invitations.exists()
+
+
+def test_inviting_a_member_or_the_same_address_twice_is_refused(signed_in, acme):
+    client = signed_in("owner")
+    client.post(reverse("members"), {"email": "dora@example.com", "role": "admin"})
+
+    again = client.post(reverse("members"), {"email": "dora@example.com", "role": "member"})
+    member = client.post(reverse("members"), {"email": "ada@example.com", "role": "member"})
+
+    assert "is invited already" in again.context["form"].errors["email"][0]
+    assert "is already a member" in member.context["form"].errors["email"][0]
+    assert Invitation.objects.filter(organisation=acme).count() == 1

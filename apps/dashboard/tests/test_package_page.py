@@ -9,7 +9,7 @@ from .conftest import edit_form
     [
         ("app-image", "docker pull get.acme.test/acme/app"),
         ("acme-tool", "pip install --index-url https://get.acme.test/simple/ acme-tool"),
-        ("cli", "curl -LO https://get.acme.test/cli/{version}/{file}"),
+        ("cli", "curl -LO https://get.acme.test/cli/1.2.0/example-1.2.0.tar.gz"),
     ],
 )
 def test_it_shows_the_command_users_run(signed_in, acme, key, command):
@@ -18,12 +18,14 @@ def test_it_shows_the_command_users_run(signed_in, acme, key, command):
     page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
 
     assert command in page
+    assert "https://get.acme.test/cli/{version}" not in page
 
 
 def test_it_shows_the_npm_command(signed_in, acme):
     from apps.packages import services
 
     rule = {"type": "npm-v1", "domain": "get.acme.test", "package-id": "js", "package-name": "lib"}
+    rule["registry"] = "https://registry.example.test/"
     package = services.create_rule(acme, services.SYSTEM, rule).package
 
     page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
@@ -40,3 +42,21 @@ def test_it_shows_the_packages_history(signed_in, acme):
     page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
 
     assert "update rule" in page
+
+
+def test_a_regex_rule_shows_a_concrete_path_not_the_regex(signed_in, acme):
+    from apps.packages import services
+
+    rule = {
+        "type": "file-v2",
+        "domain": "get.acme.test",
+        "package-id": "nightly",
+        "incoming-path": "^/dl/(?P<ver>[0-9.]+)/(?<file>[^/]+)$",
+        "outgoing-url": "https://dl.example.test/{ver}/{file}",
+    }
+    package = services.create_rule(acme, services.SYSTEM, rule).package
+
+    page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
+
+    assert "curl -LO https://get.acme.test/dl/1.2.0/example-1.2.0.tar.gz" in page
+    assert "(?P&lt;ver&gt;" not in page.split("Your users run")[1].split("</pre>")[0]

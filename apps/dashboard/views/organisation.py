@@ -27,6 +27,10 @@ def members(request):
     form = InvitationForm(request.POST or None)
     link = None
     if request.method == "POST" and form.is_valid():
+        refusal = Invitation.refusal(organisation, form.cleaned_data["email"])
+        if refusal:
+            form.add_error("email", refusal)
+    if request.method == "POST" and form.is_valid():
         _invitation, secret = Invitation.issue(
             organisation, request.user, form.cleaned_data["email"], form.cleaned_data["role"]
         )

@@ -13,7 +13,6 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -107,7 +106,9 @@ def package_create(request):
     if kind is None:
         return render(request, "dashboard/package_kinds.html", {"kinds": KINDS})
     form = RuleForm(kind, request.organisation.domains.all(), request.POST or None)
-    return _create_rule(request, form, "dashboard/package_new.html", {"kind": kind})
+    return _create_rule(
+        request, form, "dashboard/package_new.html", {"kind": kind}, new_package=True
+    )
 
 
 @sees_and_changes(MANAGE)
@@ -131,18 +132,26 @@ def rule_create(request, package_id: int):
     )
 
 
-def _create_rule(request, form: RuleForm, template: str, context: dict):
+def _create_rule(
+    request, form: RuleForm, template: str, context: dict, *, new_package: bool = False
+):
     """Save a valid rule form's rule (live from then on) and show its package;
     an htmx request only checks the fields filled in so far."""
     if request.method == "POST" and form.is_valid() and not is_htmx(request):
         try:
-            rule = services.create_rule(request.organisation, actor(request), form.manifest_form())
+            rule = services.create_rule(
+                request.organisation,
+                actor(request),
+                form.manifest_form(),
+                new_package=new_package,
+            )
         except services.Rejected as rejected:
             for field, message in rejected.errors:
                 form.add_rejection(field, message)
         else:
             saved = f"{rule.get_type_display()} rule of {rule.package.name} on {rule.domain}"
-            messages.success(request, f"Saved the {saved}; it serves downloads now.")
+            when = "now" if rule.domain.verified else f"once {rule.domain} is verified"
+            messages.success(request, f"Saved the {saved}; it serves downloads {when}.")
             return redirect("package", rule.package_id)
     if is_htmx(request):
         template = "dashboard/_rule_form_errors.html"
@@ -244,12 +253,13 @@ def rule_delete(request, rule_id: int):
 def package_delete(request, package_id: int):
     package = _package(request, package_id)
     rules = package.rules.count()
+    going = {0: "It has no rules.", 1: "Its rule goes with it: downloads through it stop at once."}
     return confirm_deletion(
         request,
         subject=f"the package {package.name}",
         consequence=(
-            f"Its {rules} rule{pluralize(rules)} go with it: downloads through them stop at "
-            "once. Counted downloads stay in analytics, and the audit log can restore it."
+            going.get(rules, f"Its {rules} rules go with it: downloads through them stop at once.")
+            + " Counted downloads stay in analytics, and the audit log can restore it."
         ),
         delete=lambda: services.delete_package(package, actor(request)),
         cancel=reverse("package", args=[package.id]),

@@ -25,6 +25,7 @@ from .rules import (
     ORDER_DOCKER_V2,
     FieldError,
     Rule,
+    check_port,
     optional_bool,
     required_str,
 )
@@ -33,8 +34,11 @@ DOCKER_HUB_ALIAS = "registry.hub.docker.com"
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 
 _REGISTRY = re.compile(
-    r"(?:http://)?(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?", re.ASCII
+    r"(?:http://)?(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?", re.ASCII
 )
+# A repository path as Docker clients send it (distribution's reference grammar).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*", re.ASCII)
 
 _PATH_KEYWORDS = frozenset({"manifests", "blobs", "tags"})
 
@@ -54,8 +58,10 @@ def read_registry(data: Mapping[str, Any]) -> str:
     registry = required_str(data, "registry")
     if registry == DOCKER_HUB_ALIAS:
         return DOCKER_HUB_REGISTRY
-    if not _REGISTRY.fullmatch(registry):
+    found = _REGISTRY.fullmatch(registry)
+    if not found:
         raise FieldError("registry", "must be host, host:port or http://host:port")
+    check_port(found["port"], "registry")
     return registry
 
 
@@ -233,6 +239,14 @@ class DockerImageRule(ImageTableRule):
             always_proxy=optional_bool(data, "always-proxy"),
         )
 
+    def check_answerable(self) -> None:
+        if not _REPOSITORY.fullmatch(self.repository_name):
+            raise FieldError(
+                "repository-name",
+                f"repository-name {self.repository_name!r} is one no Docker client asks for: "
+                "lower-case letters and digits, with . _ - between them, in parts joined by /",
+            )
+
     def manifest_fields(self) -> dict[str, Any]:
         return {
             "package-id": self.package_id,
@@ -262,6 +276,7 @@ class DockerPatternRule(DockerRule):
 
     type: ClassVar[str] = "docker-v2"
     order: ClassVar[int] = ORDER_DOCKER_V2
+    key_field: ClassVar[str] = "rule-id"
 
     rule_id: str
     pattern: ImagePattern

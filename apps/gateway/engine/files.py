@@ -28,6 +28,7 @@ from .rules import (
     ORDER_FILE_V2,
     FieldError,
     Rule,
+    check_port,
     optional_str,
     required_str,
 )
@@ -38,7 +39,7 @@ MAX_BODY_EVENTS = 10
 
 # `http(s)://` and a literal host (name or IP literal) with an optional port.
 _HTTP_ORIGIN = re.compile(
-    r"https?://(?:[A-Za-z0-9][A-Za-z0-9.-]*+|\[[0-9A-Fa-f:.]++\])(?::[0-9]{1,5})?+",
+    r"https?://(?:[A-Za-z0-9][A-Za-z0-9.-]*+|\[[0-9A-Fa-f:.]++\])(?::(?P<port>[0-9]{1,5}))?+",
     re.IGNORECASE,
 )
 _PATH_PREFIX = re.compile(r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*+)?+")
@@ -92,6 +93,7 @@ def parse_outgoing_url(text: str) -> UriTemplate:
     origin = _HTTP_ORIGIN.match(head)
     if origin is None:
         raise FieldError("outgoing-url", "must start with http:// or https:// and a literal host")
+    check_port(origin["port"], "outgoing-url")
     rest = head[origin.end() :]
     following = tokens[1] if head and len(tokens) > 1 else None
     delimited = rest.startswith(_DELIMITERS) or (
@@ -120,7 +122,9 @@ def compile_regex(source: str) -> re2._Regexp:
         reason = error.args[0] if error.args else ""
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        raise FieldError("incoming-path", f"is not a valid regular expression: {reason}") from error
+        raise FieldError(
+            "incoming-path", f"incoming-path is not a valid regular expression: {reason}"
+        ) from error
 
 
 def _re2_syntax(pattern: str) -> tuple[str, list[str]]:
@@ -228,6 +232,24 @@ class _FileRule(Rule):
             "owner": self.owner,
         }
 
+    def check_answerable(self) -> None:
+        """The outgoing URL may use only variables the incoming path defines:
+        a request never binds another, so the rule would never redirect."""
+        if self._outgoing is None:
+            return
+        defined = self.defined_variables()
+        for name in self._outgoing.variables:
+            if name not in defined:
+                known = ", ".join(f"{{{n}}}" for n in defined) or "none"
+                raise FieldError(
+                    "outgoing-url",
+                    f"outgoing-url uses {{{name}}}, which incoming-path does not define "
+                    f"(it defines {known})",
+                )
+
+    def defined_variables(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
     def outgoing_for(self, variables: Mapping[str, str]) -> str | None:
         """The outgoing URL for `variables` (None: none, or one is missing);
         what a health check asks the backend for."""
@@ -258,6 +280,38 @@ class FileTemplateRule(_FileRule):
             raise FieldError("incoming-path", str(error)) from error
         object.__setattr__(self, "_incoming", incoming)
         super().__post_init__()
+
+    def defined_variables(self) -> tuple[str, ...]:
+        return self._incoming.variables
+
+    def incoming_for(self, variables: Mapping[str, str]) -> str | None:
+        """The incoming path template expanded with `variables`."""
+        return self._incoming.expand(variables)
+
+    def check_answerable(self) -> None:
+        """A request path starts with `/`: so must what the incoming path
+        matches. `{x*}` (explode) never matches anything."""
+        first = self._incoming.tokens[0] if self._incoming.tokens else ""
+        if isinstance(first, str):
+            starts_right = first.startswith("/")
+        else:
+            prefix = first.operator.prefix
+            starts_right = prefix == "/" or (first.operator.reserved and not prefix)
+        if not starts_right:
+            raise FieldError(
+                "incoming-path",
+                "incoming-path must start with / (request paths do), e.g. /"
+                + self.incoming_path.lstrip("/"),
+            )
+        for token in self._incoming.tokens:
+            for variable in getattr(token, "variables", ()):
+                if variable.explode:
+                    raise FieldError(
+                        "incoming-path",
+                        f"incoming-path's {{{variable.name}*}} never matches: "
+                        "explode (*) is for outgoing URLs",
+                    )
+        super().check_answerable()
 
     def sort_key(self) -> tuple:
         """Literal specificity (§3.3): sorting the keys ascending gives the
@@ -323,6 +377,25 @@ class FileRegexRule(_FileRule):
         object.__setattr__(self, "_regex", compile_regex(self.incoming_path))
         super().__post_init__()
 
+    def defined_variables(self) -> tuple[str, ...]:
+        return tuple(self._regex.groupindex)
+
+    def check_answerable(self) -> None:
+        """Refused when the paths made up from the regex (examples) are
+        answered by none: a regex like `[a-z]*` (its match at the start of a
+        path is empty, which does not count) or `/dl/^` answers no path. A
+        regex the example maker cannot read (RE2-only syntax) is not judged."""
+        from .examples import example_request, regex_paths  # examples builds on these rules
+
+        super().check_answerable()
+        if regex_paths(self.incoming_path.strip()) and example_request(self) is None:
+            raise FieldError(
+                "incoming-path",
+                "incoming-path matches no request path (an empty match does not count, and "
+                "^ and $ anchor to the whole path): make it match at least one character "
+                "of a path such as /dl/1.2.0",
+            )
+
     def sort_key(self) -> tuple:
         return (self.incoming_path,)
 
@@ -381,6 +454,7 @@ class CatchAllRule(Rule):
                 "redirect-target-domain",
                 "must be a host name, optionally with a port and a path prefix",
             )
+        check_port(origin["port"], "redirect-target-domain")
 
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> CatchAllRule:

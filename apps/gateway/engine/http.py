@@ -26,8 +26,9 @@ class Request:
     percent-encoded). `raw_query` is what follows the first `?` (without it),
     or None when the target has no `?` at all. Header names are lower-case;
     a header sent on several lines appears several times, in order.
-    `read_body(limit)` returns at most `limit` bytes of the body. `scheme` is
-    how the client reached us (http or https), for URLs that point back here.
+    `read_body(limit)` returns at most `limit` bytes of the body. `scheme` and
+    `authority` (the host with the port the client used, when it named one) are
+    how the client reached us, for URLs that point back here.
     """
 
     method: str
@@ -38,6 +39,7 @@ class Request:
     read_body: Callable[[int], bytes] = field(default=no_body, compare=False, repr=False)
     client_ip: str = ""
     scheme: str = "https"
+    authority: str = ""
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (lower-case), or None."""
@@ -48,8 +50,8 @@ class Request:
 
     @property
     def origin(self) -> str:
-        """`scheme://host` of this gateway domain, as the client reached it."""
-        return f"{self.scheme}://{self.host}"
+        """`scheme://host[:port]` of this gateway domain, as the client reached it."""
+        return f"{self.scheme}://{self.authority or self.host}"
 
     @property
     def raw_target(self) -> str:

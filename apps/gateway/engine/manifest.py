@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,7 @@ from .npm import NpmRule
 from .pixel import PixelRule
 from .python import PythonFileRule
 from .python_index import PythonIndexRule
-from .rules import FieldError, Rule
+from .rules import FieldError, Rule, check_package_key
 from .telemetry import TelemetryRule
 
 RULE_TYPES: dict[str, type[Rule]] = {
@@ -64,8 +64,19 @@ def parse_rule(data: Any) -> Rule:
     return cls.from_manifest(data)
 
 
-def parse_manifest(document: Any) -> list[Rule]:
-    """Parse a whole manifest; every problem in it is reported at once."""
+def validate_rule(data: Any) -> Rule:
+    """Parse a rule being saved or imported, refusing one that could never
+    answer a request (Rule.check_answerable) or whose package key is unfit;
+    raises FieldError naming the field."""
+    rule = parse_rule(data)
+    check_package_key(data[rule.key_field], rule.key_field)
+    rule.check_answerable()
+    return rule
+
+
+def parse_manifest(document: Any, parse: Callable[[Any], Rule] = validate_rule) -> list[Rule]:
+    """Parse a whole manifest, each rule with `parse`; every problem in it is
+    reported at once."""
     if not isinstance(document, Mapping) or "rules" not in document:
         raise ManifestError([Problem(None, "rules", "is required")])
     if not isinstance(document["rules"], list):
@@ -74,7 +85,7 @@ def parse_manifest(document: Any) -> list[Rule]:
     problems: list[Problem] = []
     for index, data in enumerate(document["rules"]):
         try:
-            rules.append(parse_rule(data))
+            rules.append(parse(data))
         except FieldError as error:
             problems.append(Problem(index, error.field, error.reason))
     if problems:

@@ -45,6 +45,7 @@ class Rule:
 
     type: ClassVar[str]
     order: ClassVar[int]
+    key_field: ClassVar[str] = "package-id"
 
     domain: str
     ref: str = field(default="", kw_only=True, compare=False)
@@ -60,6 +61,12 @@ class Rule:
 
     def match(self, request: Request) -> Outcome | None:
         raise NotImplementedError
+
+    def check_answerable(self) -> None:
+        """Raise FieldError when the rule, though it parses (the reference
+        gateway would load it), could never answer a request as it says.
+        Rules being saved or imported are checked (manifest.validate_rule);
+        rules already stored are loaded without it, so they keep serving."""
 
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> Rule:
@@ -112,6 +119,29 @@ def optional_str_list(data: Mapping[str, Any], key: str) -> tuple[str, ...] | No
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise FieldError(key, "must be a list of strings")
     return tuple(value)
+
+
+# Package keys end up in URLs, exports and page layouts: short and plain.
+_PACKAGE_KEY = re.compile(r"[A-Za-z0-9._~:@/+-]{1,100}")
+
+
+def check_package_key(value: str, field: str) -> None:
+    if not value:
+        raise FieldError(field, f"{field} must not be empty")
+    if len(value) > 100:
+        raise FieldError(field, f"{field} must be at most 100 characters ({len(value)} given)")
+    if not _PACKAGE_KEY.fullmatch(value):
+        other = next(char for char in value if not _PACKAGE_KEY.fullmatch(char))
+        raise FieldError(
+            field,
+            f"{field} may hold letters, digits and . _ ~ : @ / + - only, not {other!r}",
+        )
+
+
+def check_port(port: str | None, field: str) -> None:
+    """A port written in a URL or host:port is 1 to 65535."""
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise FieldError(field, f"{field} has port {port}, which is not a port number (1-65535)")
 
 
 def without_none(data: dict[str, Any]) -> dict[str, Any]:

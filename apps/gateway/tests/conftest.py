@@ -54,6 +54,27 @@ def gateway_server(transactional_db, tmp_path):
     server.stop()
 
 
+LOOPBACK_DOMAIN = "127.0.0.1"
+
+
+@pytest.fixture
+def direct_server(gateway_server, acme, settings):
+    """A gateway that clients reach directly on its own (non-default) port,
+    as the users of a self-hosted gateway do (`make run` serves on :8000),
+    rather than as their HTTP proxy on port 80, which hides every URL written
+    back without the port the client used. The domain is the loopback address
+    (no name resolution needed), a tenant domain here because the dashboard
+    answers on `localhost` only. Call it with the rules to import."""
+    settings.DASHBOARD_HOSTS = ["localhost"]
+    gateway_server.env["DASHBOARD_HOSTS"] = "localhost"
+
+    def start(rules: list[dict]) -> Server:
+        import_manifest(acme, {"rules": rules}, verify_domains=True)
+        return gateway_server.start()
+
+    return start
+
+
 @pytest.fixture(params=["scarf", "gunicorn"])
 def start_either_server(request, gateway_server, tmp_path):
     """Starts, once the test's rules are in, the production server (`python -m

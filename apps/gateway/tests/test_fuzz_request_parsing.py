@@ -199,3 +199,24 @@ def test_printable_targets_are_accepted_unchanged():
             environ_for(target, "h.test", "", None, None, None, None, b"", "GET"), ()
         )
         assert request.raw_path == target
+
+
+@pytest.mark.parametrize(
+    ("host", "forwarded_host", "peer", "origin"),
+    [
+        ("get.acme.test:8000", None, "198.51.100.7", "http://get.acme.test:8000"),
+        ("Get.Acme.Test", None, "198.51.100.7", "http://get.acme.test"),
+        ("[::1]:8080", None, "198.51.100.7", "http://[::1]:8080"),
+        ("get.acme.test:8000@evil.test", None, "198.51.100.7", "http://get.acme.test"),
+        ("get.acme.test:99999", None, "198.51.100.7", "http://get.acme.test"),
+        # A forwarded host is believed from a trusted proxy only, port included.
+        ("internal:8000", "get.acme.test:8443", "10.0.0.5", "http://get.acme.test:8443"),
+        ("get.acme.test:8000", "evil.test:1", "198.51.100.7", "http://get.acme.test:8000"),
+    ],
+)
+def test_urls_pointing_back_use_the_host_and_port_the_client_used(
+    host, forwarded_host, peer, origin
+):
+    environ = environ_for("/x", host, peer, forwarded_host, None, None, None, b"", "GET")
+
+    assert request_from_environ(environ, TRUSTED).origin == origin

@@ -1,5 +1,7 @@
 """A running server picks up changes within one second, with and without Redis."""
 
+import sqlite3
+import threading
 import time
 import urllib.request
 
@@ -10,6 +12,11 @@ from apps.packages.manifests import import_manifest
 from apps.packages.models import Rule
 
 pytestmark = pytest.mark.slow
+
+OPERATOR = (
+    "from apps.accounts.models import User; "
+    "User.objects.create_user('ops@example.com', 'correct horse battery')"
+)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -52,8 +59,11 @@ def test_an_import_into_a_running_embedded_server_is_served_within_a_second(embe
     embedded_server.start()
     assert location(embedded_server, "get.acme.test", "/install.sh") == (404, None)
 
+    embedded_server.manage("shell", "-c", OPERATOR)
     result = embedded_server.manage(
-        "import_manifest", str(MANIFESTS / "every-rule-type.json"), "--org", "acme", "--create-org"
+        "import_manifest",
+        str(MANIFESTS / "every-rule-type.json"),
+        *("--org", "acme", "--create-org", "--owner", "ops@example.com"),
     )
     assert result.returncode == 0, result.stderr
     time.sleep(1.0)
@@ -62,3 +72,23 @@ def test_an_import_into_a_running_embedded_server_is_served_within_a_second(embe
         307,
         "https://raw.example.com/acme/install.sh",
     )
+
+
+def test_on_sqlite_an_import_waits_for_another_writer_and_stays_all_or_nothing(
+    embedded_server, tmp_path
+):
+    embedded_server.manage("shell", "-c", OPERATOR)
+    other = sqlite3.connect(tmp_path / "var" / "db.sqlite3", check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another writer, e.g. the dashboard saving a rule
+    other.execute("UPDATE accounts_user SET last_login = NULL")
+    threading.Timer(2.0, other.commit).start()
+
+    result = embedded_server.manage(
+        "import_manifest",
+        str(MANIFESTS / "every-rule-type.json"),
+        *("--org", "acme", "--create-org", "--owner", "ops@example.com"),
+    )
+    other.close()
+
+    assert result.returncode == 0, result.stderr
+    assert "imported 10 rules" in result.stdout

@@ -4,8 +4,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.accounts.models import Organisation
+from apps.accounts.models import Organisation, User
 from apps.gateway.engine.manifest import ManifestError
+from apps.gateway.engine.tests.test_rules_that_could_never_answer import NEVER_ANSWERING
 from apps.gateway.tests.conftest import load_manifest
 from apps.packages.manifests import export_manifest, import_manifest
 from apps.packages.models import Domain, Package, Rule
@@ -150,13 +151,59 @@ def test_an_invalid_domain_is_refused(acme, hostname):
 def test_the_command_creates_the_organisation_and_verifies_domains(tmp_path, manifest, capsys):
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
+    ops = User.objects.create_user("ops@example.com", "correct horse battery")
 
-    call_command("import_manifest", str(path), "--org", "newco", "--create-org")
+    call_command(
+        "import_manifest", str(path), "--org", "newco", "--create-org", "--owner", "OPS@example.com"
+    )
 
     organisation = Organisation.objects.get(slug="newco")
     imported = Domain.objects.filter(organisation=organisation, hostname__endswith=".acme.test")
     assert imported.filter(verified=True).count() == 2
     assert "imported 10 rules" in capsys.readouterr().out
+    assert organisation.memberships.get().user == ops
+    assert organisation.memberships.get().role == "owner"
+
+
+@pytest.mark.parametrize(
+    ("owner", "reason"),
+    [(None, "--create-org needs --owner EMAIL"), ("nobody@example.com", "sign up first")],
+)
+def test_the_command_creates_no_organisation_without_an_owner(tmp_path, manifest, owner, reason):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    owner_option = ("--owner", owner) if owner else ()
+
+    with pytest.raises(CommandError, match=reason):
+        call_command("import_manifest", str(path), "--org", "newco", "--create-org", *owner_option)
+
+    assert not Organisation.objects.filter(slug="newco").exists()
+
+
+def test_a_rejected_manifest_leaves_no_new_organisation_behind(tmp_path):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"rules": [{"type": "file-v1", "domain": "get.acme.test"}]}))
+    User.objects.create_user("ops@example.com", "correct horse battery")
+
+    with pytest.raises(CommandError, match="manifest rejected"):
+        call_command(
+            "import_manifest",
+            str(path),
+            "--org",
+            "newco",
+            "--create-org",
+            "--owner",
+            "ops@example.com",
+        )
+
+    assert not Organisation.objects.filter(slug="newco").exists()
+
+
+def test_the_commands_help_names_the_owner_option(capsys):
+    with pytest.raises(SystemExit):
+        call_command("import_manifest", "--help")
+
+    assert "--owner EMAIL" in capsys.readouterr().out
 
 
 def test_the_command_needs_create_org_for_a_missing_organisation(tmp_path, manifest):
@@ -192,3 +239,14 @@ def test_export_command_prints_the_manifest(acme, manifest, capsys):
     call_command("export_manifest", "--org", "acme")
 
     assert json.loads(capsys.readouterr().out) == export_manifest(acme)
+
+
+@pytest.mark.parametrize(("rule", "field", "reason"), NEVER_ANSWERING)
+def test_a_rule_that_could_never_answer_rejects_the_manifest(acme, manifest, rule, field, reason):
+    broken = {"rules": [*manifest["rules"], rule]}
+
+    problems, error = problems_of(acme, broken)
+
+    assert problems == [(len(manifest["rules"]), field)]
+    assert reason in str(error)
+    assert not Rule.objects.exists()

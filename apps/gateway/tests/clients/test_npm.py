@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.gateway.tests.conftest import through_gateway
+from apps.gateway.tests.conftest import LOOPBACK_DOMAIN, through_gateway
 from apps.gateway.tests.test_serving_end_to_end import recorded_events
 from apps.packages.manifests import import_manifest
 
@@ -218,18 +218,22 @@ def npm_environment(cache: Path) -> dict[str, str]:
     return {**env, "npm_config_cache": str(cache), "npm_config_update_notifier": "false"}
 
 
-def npm_install(server, workdir: Path, *packages: str) -> subprocess.CompletedProcess:
+def npm_install(
+    server, workdir: Path, *packages: str, registry: str | None = None
+) -> subprocess.CompletedProcess:
     """`npm install` into a new project under `workdir`, with a throwaway cache
-    and user config, through the gateway as npm's HTTP proxy."""
+    and user config, through the gateway as npm's HTTP proxy (or, given a
+    `registry` URL on the gateway, straight to it)."""
     project, cache, userconfig = workdir / "project", workdir / "cache", workdir / "npmrc"
     project.mkdir(parents=True)
     userconfig.write_text("")
+    proxy = () if registry else ("--proxy", through_gateway(server)["http_proxy"])
     return subprocess.run(
         [
             "npm",
             "install",
-            *("--registry", f"http://{DOMAIN}/"),
-            *("--proxy", through_gateway(server)["http_proxy"]),
+            *("--registry", registry or f"http://{DOMAIN}/"),
+            *proxy,
             *("--noproxy", "127.0.0.1"),
             *("--cache", str(cache)),
             *("--userconfig", str(userconfig)),
@@ -397,3 +401,32 @@ def test_packuments_are_served_stale_when_the_registry_is_down(
     assert all(event["status"] == 200 for event in packument_events)
     assert any(event["status"] == 307 for event in later if event["path"].endswith(".tgz"))
     assert f"upstream {registry.url}/acme-greet failed" in server.output()
+
+
+def test_npm_installs_from_the_gateway_on_a_non_default_port(
+    direct_server, registry, packages, tmp_path
+):
+    server = direct_server(
+        [
+            {
+                "type": "npm-v1",
+                "domain": LOOPBACK_DOMAIN,
+                "package-id": "pkg-greet",
+                "package-name": "acme-greet",
+                "registry": registry.url,
+            }
+        ]
+    )
+    gateway = f"http://{LOOPBACK_DOMAIN}:{server.port}/"
+
+    result = npm_install(server, tmp_path, "acme-greet", registry=gateway)
+
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "project"
+    lock = json.loads((project / "package-lock.json").read_text())["packages"]
+    assert lock["node_modules/acme-greet"]["resolved"] == (
+        f"{gateway}acme-greet/-/acme-greet-1.0.0.tgz"
+    )
+    assert (project / "node_modules" / "acme-greet" / "index.js").exists()
+    # The tarball came back through the gateway (counted), then from the registry.
+    assert "/acme-greet/-/acme-greet-1.0.0.tgz" in registry.paths()

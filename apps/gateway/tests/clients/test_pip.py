@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from apps.gateway.recording import read_stream_events
-from apps.gateway.tests.conftest import through_gateway
+from apps.gateway.tests.conftest import LOOPBACK_DOMAIN, through_gateway
 from apps.packages.manifests import import_manifest
 from scarf.ports import free_port
 from scarf.testing import wait_until_serving
@@ -111,13 +111,15 @@ def index(tmp_path, wheel):
     package_index.stop()
 
 
-def file_rules(index: PackageIndex, wheel: Path, sha256: str) -> dict:
+def file_rules(
+    index: PackageIndex, wheel: Path, sha256: str, domain: str = "get.acme.test"
+) -> dict:
     """One python-v1 rule for the wheel, as the reference gateway would serve it."""
     return {
         "rules": [
             {
                 "type": "python-v1",
-                "domain": "get.acme.test",
+                "domain": domain,
                 "package-id": PROJECT,
                 "package-name": PROJECT,
                 "file-name": wheel.name,
@@ -129,12 +131,12 @@ def file_rules(index: PackageIndex, wheel: Path, sha256: str) -> dict:
     }
 
 
-def index_rules(index: PackageIndex) -> dict:
+def index_rules(index: PackageIndex, domain: str = "get.acme.test") -> dict:
     return {
         "rules": [
             {
                 "type": "python-index-v1",
-                "domain": "get.acme.test",
+                "domain": domain,
                 "package-id": PROJECT,
                 "package-name": PROJECT,
                 "backend-simple-index-url": f"{index.url}/simple/",
@@ -280,3 +282,28 @@ def test_an_index_page_is_served_stale_while_the_index_is_down(
     last = recorded_events(redis_db)[-1]
     assert (last["path"], last["status"]) == (f"/simple/{PROJECT}/", 200)
     assert last["user_agent"].startswith("pip/")
+
+
+@pytest.mark.parametrize("rule_type", ["python-v1", "python-index-v1"])
+def test_pip_downloads_from_the_gateway_on_a_non_default_port(
+    direct_server, index, wheel, rule_type, tmp_path
+):
+    if rule_type == "python-v1":
+        manifest = file_rules(index, wheel, sha256_of(wheel), LOOPBACK_DOMAIN)
+    else:
+        manifest = index_rules(index, LOOPBACK_DOMAIN)
+    server = direct_server(manifest["rules"])
+    env = {key: value for key, value in pip_environment(server).items() if "proxy" not in key}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "got")]
+        + ["--index-url", f"http://{LOOPBACK_DOMAIN}:{server.port}/simple/", "--no-cache-dir"]
+        + ["--disable-pip-version-check", PROJECT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert sha256_of(tmp_path / "got" / WHEEL) == sha256_of(wheel)
