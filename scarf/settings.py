@@ -220,6 +220,10 @@ LOGGING = {
 # Gateway
 # Networks whose X-Forwarded-For / X-Forwarded-Host the gateway believes (comma-separated CIDRs).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# The TLS edge's on-demand question (apps/gateway/edge.py): when set, the ask
+# endpoint answers only requests carrying it (?token=); unset, only requests made
+# straight from loopback or a TRUSTED_PROXIES network.
+TLS_ASK_TOKEN = os.environ.get("TLS_ASK_TOKEN", "")
 # Bearer token for GET /metrics (Prometheus); unset: only loopback clients, not proxied.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Outbound requests to registries and indexes (seconds, bytes).

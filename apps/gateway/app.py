@@ -3,13 +3,13 @@ Django's middleware stack (flow 2 of ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
-from collections.abc import Iterable
 from urllib.parse import quote
 
 from django.conf import settings
+
+from scarf.proxies import client_address, is_trusted, nearest, parse_networks
 
 from .engine.http import Request, first_header, no_body
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
@@ -58,20 +58,6 @@ def normalise_host(value: str) -> str:
     return value.split(":", 1)[0]
 
 
-def parse_networks(values: Iterable[str]) -> tuple:
-    return tuple(ipaddress.ip_network(value, strict=False) for value in values)
-
-
-def _from_trusted_proxy(peer: str, networks: tuple) -> bool:
-    if not networks:
-        return False
-    try:
-        address = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
-
-
 def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
     """Build the engine's Request from a WSGI environ; raises BadRequest."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
@@ -116,11 +102,11 @@ def build_request(
 
     host = first_header(headers, "host") or ""
     client_ip = peer
-    if _from_trusted_proxy(peer, trusted_proxies):
-        host = (first_header(headers, "x-forwarded-host") or host).split(",")[0]
-        forwarded = (first_header(headers, "x-forwarded-for") or "").split(",")[0].strip()
-        client_ip = forwarded or peer
-        proto = (first_header(headers, "x-forwarded-proto") or "").split(",")[0].strip().lower()
+    if is_trusted(peer, trusted_proxies):
+        host = nearest(first_header(headers, "x-forwarded-host") or host)
+        forwarded = ",".join(value for name, value in headers if name == "x-forwarded-for")
+        client_ip = client_address(peer, forwarded, trusted_proxies)
+        proto = nearest(first_header(headers, "x-forwarded-proto") or "").lower()
         scheme = proto if proto in ("http", "https") else scheme
     host = normalise_host(host)
     if not host:

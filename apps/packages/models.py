@@ -16,11 +16,17 @@ HOSTNAME_RE = re.compile(
 )
 
 
+def is_hostname(value: str) -> bool:
+    """A DNS name we may serve and get a certificate for: valid labels, at
+    least two, and not an IP address (no top-level domain is all digits)."""
+    return bool(HOSTNAME_RE.match(value)) and not value.rsplit(".", 1)[-1].isdigit()
+
+
 def validate_hostname(value: str) -> None:
-    if not HOSTNAME_RE.match(value):
+    if not is_hostname(value):
         raise ValidationError(
             "%(value)s is not a valid host name (lower-case letters, digits, hyphens and dots, "
-            "at least two labels)",
+            "at least two labels, not an IP address)",
             params={"value": value},
         )
 
