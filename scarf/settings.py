@@ -8,6 +8,7 @@ variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    """Items separated by commas or spaces (the TLS edge's Caddyfile reads
+    DASHBOARD_HOSTS space-separated)."""
+    return [item for item in re.split(r"[,\s]+", os.environ.get(name, default)) if item]
 
 
 def _embedded_secret_key() -> str:
@@ -224,6 +227,8 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # endpoint answers only requests carrying it (?token=); unset, only requests made
 # straight from loopback or a TRUSTED_PROXIES network.
 TLS_ASK_TOKEN = os.environ.get("TLS_ASK_TOKEN", "")
+# The port clients reach the TLS edge's HTTPS on, for the redirects of "HTTPS only" domains.
+PUBLIC_HTTPS_PORT = int(os.environ.get("PUBLIC_HTTPS_PORT", "443"))
 # Bearer token for GET /metrics (Prometheus); unset: only loopback clients, not proxied.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Outbound requests to registries and indexes (seconds, bytes).

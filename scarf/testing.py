@@ -143,6 +143,31 @@ class ProductionServer(Server):
         return [self.python, "-m", "scarf.serving"]
 
 
+class DashboardServer(Server):
+    """The dashboard service, as docker-compose.yml runs it: gunicorn with
+    scarf/gunicorn.conf.py (`workers` processes of `threads` threads)."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        tmp_path: Path,
+        workers: int = 1,
+        threads: int = 4,
+        python: str = sys.executable,
+    ):
+        super().__init__(env, tmp_path, python)
+        self.env.update(
+            PORT=str(self.port),
+            BIND="127.0.0.1",
+            WEB_CONCURRENCY=str(workers),
+            GUNICORN_THREADS=str(threads),
+            HOME=str(tmp_path),  # gunicorn's control socket goes there
+        )
+
+    def command(self) -> list[str]:
+        return [self.python, "-m", "gunicorn", "-c", "scarf/gunicorn.conf.py", "scarf.wsgi"]
+
+
 @pytest.fixture
 def embedded_server(tmp_path):
     """The product in embedded mode (SQLite, no Redis), migrated and serving."""

@@ -187,6 +187,7 @@ DOMAIN = {
     "created": WHEN,
     "verified_at": None,
     "checked": None,
+    "https_only": False,
 }
 
 
@@ -213,6 +214,7 @@ class DomainSerializer(serializers.ModelSerializer):
             "created",
             "verified_at",
             "checked",
+            "https_only",
         ]
         read_only_fields = ["verified", "created", "verified_at", "checked"]
         extra_kwargs = {"hostname": {"validators": []}}  # claim_domain says why not

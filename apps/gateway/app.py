@@ -29,6 +29,7 @@ STATUS_TEXT = {
     301: "Moved Permanently",
     304: "Not Modified",
     307: "Temporary Redirect",
+    308: "Permanent Redirect",
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",

@@ -45,6 +45,9 @@ class Domain(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     checked = models.DateTimeField(null=True, blank=True)
+    https_only = models.BooleanField(
+        default=False, help_text="plain HTTP requests are redirected (308) to HTTPS"
+    )
 
     class Meta:
         ordering = ["hostname"]

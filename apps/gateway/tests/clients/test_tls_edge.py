@@ -18,7 +18,6 @@ import socket
 import ssl
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,67 +42,17 @@ from apps.gateway.tests.clients.test_pip import (
     index_rules,
     sha256_of,
 )
+from apps.gateway.tests.conftest import DOMAIN, Edge
 from apps.gateway.tests.test_tls_ask import eventually
 from apps.packages.manifests import import_manifest
 from apps.packages.models import Domain
 from apps.packages.services import SYSTEM, claim_domain, delete_domain, verify_domain
-from scarf.testing import Caddy, ProductionServer, Tunnel
+from scarf.testing import Tunnel
 
 pytestmark = pytest.mark.slow
 
-DOMAIN = "get.acme.test"
-DASHBOARD = "dashboard.acme.test"
 CLIENT = Tunnel.source
 FORGED = "203.0.113.66"
-
-
-@dataclass
-class Edge:
-    gateway: ProductionServer
-    caddy: Caddy
-    tunnel: Tunnel
-    root: Path  # pebble's root, which clients trust
-
-    def url(self, path: str, host: str = DOMAIN) -> str:
-        return f"https://{host}:{self.caddy.https_port}{path}"
-
-    def resolve(self, host: str = DOMAIN) -> list[str]:
-        return ["--resolve", f"{host}:{self.caddy.https_port}:127.0.0.1"]
-
-
-@pytest.fixture
-def edge(gateway_server, pebble, tmp_path, server_python):
-    """The production server behind Caddy, Caddy trusted as the one proxy."""
-    gateway = ProductionServer(
-        {
-            **gateway_server.env,
-            "TRUSTED_PROXIES": "127.0.0.1/32",
-            "DASHBOARD_HOSTS": DASHBOARD,
-            "ALLOWED_HOSTS": DASHBOARD,
-        },
-        tmp_path,
-        python=server_python,
-    )
-    upstream = f"127.0.0.1:{gateway.port}"
-    caddy = Caddy(
-        tmp_path,
-        pebble,
-        gateway=upstream,
-        dashboard=upstream,
-        dashboard_hosts=[DASHBOARD],
-        ask_url=f"http://{upstream}/internal/tls/allowed",
-    )
-    tunnel = None
-    try:
-        gateway.start()
-        caddy.start()
-        tunnel = Tunnel(caddy.https_port)
-        yield Edge(gateway, caddy, tunnel, pebble.root)
-    finally:
-        if tunnel is not None:
-            tunnel.stop()
-        caddy.stop()
-        gateway.stop()
 
 
 def run(command: list[str], env: dict | None = None, cwd: Path | None = None):
@@ -134,7 +83,7 @@ def through_tunnel(edge: Edge) -> dict[str, str]:
 
 
 def ask_url(edge: Edge, name: str) -> str:
-    return f"{edge.gateway.url}/internal/tls/allowed?domain={name}"
+    return f"{edge.dashboard.url}/internal/tls/allowed?domain={name}"
 
 
 def events(redis_db) -> list[dict]:
