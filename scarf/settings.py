@@ -252,6 +252,12 @@ DOMAIN_CHALLENGE_SERVICE = os.environ.get("DOMAIN_CHALLENGE_SERVICE", "gateway")
 # Name servers asked for that record ("ip" or "ip:port", comma-separated); empty: the system's.
 DNS_RESOLVERS = env_list("DNS_RESOLVERS")
 DNS_TIMEOUT = float(os.environ.get("DNS_TIMEOUT", "5"))
+# The TLS edge's certificate storage (Caddy's `storage file_system` directory), read to
+# show each domain's certificate; empty: not shown. The edge's public addresses: a
+# verified domain without a certificate whose A/AAAA records name none of them is
+# said not to point here.
+CADDY_STORAGE = os.environ.get("CADDY_STORAGE", "")
+EDGE_ADDRESSES = env_list("EDGE_ADDRESSES")
 # How often (seconds) the beat re-checks domains still waiting for verification.
 DOMAIN_VERIFY_INTERVAL = int(os.environ.get("DOMAIN_VERIFY_INTERVAL", "300"))
 CELERY_BEAT_SCHEDULE = {

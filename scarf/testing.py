@@ -181,28 +181,33 @@ def embedded_server(tmp_path):
 
 
 class TxtRecords:
-    """The zone a test's DNS server answers from: name -> TXT strings."""
+    """The zone a test's DNS server answers from: name -> TXT strings, and
+    name -> IPv4 addresses (A records)."""
 
     def __init__(self):
         self.txt: dict[str, list[str]] = {}
+        self.a: dict[str, list[str]] = {}
 
     def resolve(self, request, handler):
-        from dnslib import QTYPE, RCODE, RR, TXT
+        from dnslib import QTYPE, RCODE, RR, TXT, A
 
         reply = request.reply()
         name = str(request.q.qname).rstrip(".").lower()
-        if name not in self.txt:
+        if name not in self.txt and name not in self.a:
             reply.header.rcode = RCODE.NXDOMAIN
         elif request.q.qtype == QTYPE.TXT:
-            for value in self.txt[name]:
+            for value in self.txt.get(name, []):
                 reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(value), ttl=0))
+        elif request.q.qtype == QTYPE.A:
+            for value in self.a.get(name, []):
+                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(value), ttl=0))
         return reply
 
 
 @pytest.fixture
 def dns_server(settings):
     """A real DNS server on loopback (dnslib, UDP) that the product's resolver is
-    pointed at; set `dns_server.txt[name] = [value]` to publish a record."""
+    pointed at; set `dns_server.txt[name] = [value]` (or `.a[name]`) to publish a record."""
     from dnslib.server import DNSLogger, DNSServer
 
     records = TxtRecords()

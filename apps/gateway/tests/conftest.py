@@ -141,6 +141,7 @@ def edge(gateway_server, pebble, tmp_path, server_python):
     )
     for server in (gateway, dashboard):
         server.env["PUBLIC_HTTPS_PORT"] = str(caddy.https_port)
+    dashboard.env["CADDY_STORAGE"] = str(caddy.storage)  # the domains' certificates
     tunnel = None
     try:
         gateway.start()

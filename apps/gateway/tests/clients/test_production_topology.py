@@ -6,14 +6,17 @@ Caddy by host; the dashboard HTTPS-only; a tenant domain HTTPS-only on request.
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import ssl
 import statistics
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
+from apps.accounts.models import ApiToken, Membership, User
 from apps.gateway.tests.clients.test_file_clients import RELEASE_BYTES, Backend, write
 from apps.gateway.tests.clients.test_file_clients import manifest as file_manifest
 from apps.gateway.tests.clients.test_tls_edge import clean_environment, run
@@ -198,3 +201,25 @@ def test_the_edge_asks_the_dashboard_service(edge, acme):
     assert connection.getresponse().status == 404  # served: no rule there
     connection.close()
     assert "/internal/tls/allowed?domain=acme.gateway.localhost" in edge.dashboard.output()
+
+
+def test_the_api_shows_the_certificate_the_edge_obtained(edge, acme, files):
+    user = User.objects.create_user("ada@example.com", "correct horse battery")
+    Membership.objects.create(user=user, organisation=acme, role=Membership.OWNER)
+    secret = ApiToken.issue(acme, user, name="read", scope="read")[1]
+    domain = Domain.objects.get(hostname=DOMAIN)
+    timed_downloads(edge, 1)  # the first HTTPS request: the certificate is obtained
+
+    connection = EdgeConnection(edge, DASHBOARD)
+    connection.request(
+        "GET", f"/api/v1/domains/{domain.id}/", headers={"Authorization": f"Bearer {secret}"}
+    )
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+
+    assert response.status == 200, body
+    assert body["certificate"]["issued"] is True
+    assert body["certificate"]["issuer"].startswith("Pebble Intermediate CA")
+    assert body["certificate"]["expired"] is False
+    assert body["certificate"]["not_after"] > datetime.now(UTC).isoformat()
