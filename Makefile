@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format
+.PHONY: run run-tls test lint format
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -21,6 +21,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 run: $(VENV)/.run-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve
+
+# The same behind the TLS edge (Caddy with its own local CA): README "Trying HTTPS locally".
+run-tls: $(VENV)/.run-installed
+	bash scripts/run-tls.sh
 
 test: $(VENV)/.dev-installed
 	bash scripts/test.sh
