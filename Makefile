@@ -39,9 +39,13 @@ format: $(VENV)/.dev-installed
 
 # Fault injection (issue #9): Redis, the Celery worker, PostgreSQL and a gateway worker
 # fail in turn under load, on servers of its own; README "Fault injection".
-.PHONY: bench
+.PHONY: bench bench-edge
 bench: $(VENV)/.run-installed
 	bash scripts/bench.sh
+
+# Only the TLS edge's benchmark (bench/edge.py; README "The TLS edge's cost").
+bench-edge: $(VENV)/.run-installed
+	BENCH=edge bash scripts/bench.sh
 
 .PHONY: faults
 faults: $(VENV)/.run-installed

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from apps.gateway.recording import read_stream_events
-from apps.gateway.tests.clients.test_docker_clients import Registry, build_oci_image, skopeo
+from apps.gateway.tests.clients.test_docker_clients import skopeo
 from apps.gateway.tests.clients.test_file_clients import RELEASE_BYTES, Backend, write
 from apps.gateway.tests.clients.test_file_clients import manifest as file_manifest
 from apps.gateway.tests.clients.test_npm import (
@@ -228,48 +228,38 @@ def test_npm_installs_through_the_edge_with_cafile(edge, acme, tmp_path, redis_d
 # --- skopeo, through the proxied docker path ---------------------------------------------------
 
 
-def test_skopeo_copies_an_image_through_the_edge_from_a_registry(edge, acme, tmp_path, redis_db):
-    registry = Registry(tmp_path)
-    try:
-        image = build_oci_image(tmp_path / "layout", "1.0")
-        skopeo(
-            tmp_path,
-            "copy",
-            "--dest-tls-verify=false",  # the local registry itself speaks plain HTTP
-            f"oci:{image.layout}:1.0",
-            f"docker://127.0.0.1:{registry.port}/acme/app:1.0",
-        )
-        import_manifest(
-            acme,
-            {
-                "rules": [
-                    {
-                        "type": "docker-v1",
-                        "domain": DOMAIN,
-                        "package-id": "app-image",
-                        "repository-name": "acme/app",
-                        "registry": registry.url,
-                    }
-                ]
-            },
-            verify_domains=True,
-        )
-        certs = tmp_path / "certs"
-        certs.mkdir()
-        (certs / "ca.crt").write_bytes(edge.root.read_bytes())
-        copied = tmp_path / "copied"
+def test_skopeo_copies_an_image_through_the_edge_from_a_registry(
+    edge, acme, registry, image, tmp_path, redis_db
+):
+    import_manifest(
+        acme,
+        {
+            "rules": [
+                {
+                    "type": "docker-v1",
+                    "domain": DOMAIN,
+                    "package-id": "app-image",
+                    "repository-name": "acme/app",
+                    "registry": registry.url,
+                }
+            ]
+        },
+        verify_domains=True,
+    )
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "ca.crt").write_bytes(edge.root.read_bytes())
+    copied = tmp_path / "copied"
 
-        skopeo(
-            tmp_path,
-            "copy",
-            "--src-cert-dir",
-            str(certs),
-            f"docker://{DOMAIN}/acme/app:1.0",
-            f"dir:{copied}",
-            env={**through_tunnel(edge), "HOME": str(tmp_path)},
-        )
-    finally:
-        registry.stop()
+    skopeo(
+        tmp_path,
+        "copy",
+        "--src-cert-dir",
+        str(certs),
+        f"docker://{DOMAIN}/acme/app:1.0",
+        f"dir:{copied}",
+        env={**through_tunnel(edge), "HOME": str(tmp_path)},
+    )
 
     files = {path.name: path.read_bytes() for path in copied.iterdir()}
     assert hashlib.sha256(files["manifest.json"]).hexdigest() == image.manifest_digest[7:]
