@@ -226,8 +226,9 @@ def dns_server(settings):
 
 @pytest.fixture(scope="session")
 def server_python() -> str:
-    """The Python interpreter the production-shape tests run our servers with."""
-    return sys.executable
+    """The Python interpreter the production-shape tests run our servers with
+    (SERVER_PYTHON, e.g. a venv built from the runtime requirements alone)."""
+    return os.environ.get("SERVER_PYTHON") or sys.executable
 
 
 @pytest.fixture
