@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from apps.gateway.recording import read_stream_events
-from apps.gateway.tests.clients.test_docker_clients import skopeo
+from apps.gateway.tests.clients.test_docker_clients import docker_manifest, skopeo
 from apps.gateway.tests.clients.test_file_clients import RELEASE_BYTES, Backend, write
 from apps.gateway.tests.clients.test_file_clients import manifest as file_manifest
 from apps.gateway.tests.clients.test_npm import (
@@ -234,21 +234,7 @@ def test_npm_installs_through_the_edge_with_cafile(edge, acme, tmp_path, redis_d
 def test_skopeo_copies_an_image_through_the_edge_from_a_registry(
     edge, acme, registry, image, tmp_path, redis_db
 ):
-    import_manifest(
-        acme,
-        {
-            "rules": [
-                {
-                    "type": "docker-v1",
-                    "domain": DOMAIN,
-                    "package-id": "app-image",
-                    "repository-name": "acme/app",
-                    "registry": registry.url,
-                }
-            ]
-        },
-        verify_domains=True,
-    )
+    import_manifest(acme, docker_manifest(registry.url), verify_domains=True)
     certs = tmp_path / "certs"
     certs.mkdir()
     (certs / "ca.crt").write_bytes(edge.root.read_bytes())
