@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format lock
+.PHONY: run run-tls test lint format lock
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -29,6 +29,10 @@ run: $(VENV)/.run-installed $(GEO_DB)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve
 
+# The same behind the TLS edge (Caddy with its own local CA): README "Trying HTTPS locally".
+run-tls: $(VENV)/.run-installed
+	bash scripts/run-tls.sh
+
 test: $(VENV)/.dev-installed
 	bash scripts/test.sh
 
@@ -49,9 +53,13 @@ format: $(VENV)/.dev-installed
 
 # Fault injection (issue #9): Redis, the Celery worker, PostgreSQL and a gateway worker
 # fail in turn under load, on servers of its own; README "Fault injection".
-.PHONY: bench
+.PHONY: bench bench-edge
 bench: $(VENV)/.run-installed
 	bash scripts/bench.sh
+
+# Only the TLS edge's benchmark (bench/edge.py; README "The TLS edge's cost").
+bench-edge: $(VENV)/.run-installed
+	BENCH=edge bash scripts/bench.sh
 
 .PHONY: faults
 faults: $(VENV)/.run-installed

@@ -8,6 +8,7 @@ variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    """Items separated by commas or spaces (the TLS edge's Caddyfile reads
+    DASHBOARD_HOSTS space-separated)."""
+    return [item for item in re.split(r"[,\s]+", os.environ.get(name, default)) if item]
 
 
 def _embedded_secret_key() -> str:
@@ -228,6 +231,12 @@ LOGGING = {
 # Gateway
 # Networks whose X-Forwarded-For / X-Forwarded-Host the gateway believes (comma-separated CIDRs).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# The TLS edge's on-demand question (apps/gateway/edge.py): when set, the ask
+# endpoint answers only requests carrying it (?token=); unset, only requests made
+# straight from loopback or a TRUSTED_PROXIES network.
+TLS_ASK_TOKEN = os.environ.get("TLS_ASK_TOKEN", "")
+# The port clients reach the TLS edge's HTTPS on, for the redirects of "HTTPS only" domains.
+PUBLIC_HTTPS_PORT = int(os.environ.get("PUBLIC_HTTPS_PORT", "443"))
 # Bearer token for GET /metrics (Prometheus); unset: only loopback clients, not proxied.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Outbound requests to registries and indexes (seconds, bytes).
@@ -251,6 +260,12 @@ DOMAIN_CHALLENGE_SERVICE = os.environ.get("DOMAIN_CHALLENGE_SERVICE", "gateway")
 # Name servers asked for that record ("ip" or "ip:port", comma-separated); empty: the system's.
 DNS_RESOLVERS = env_list("DNS_RESOLVERS")
 DNS_TIMEOUT = float(os.environ.get("DNS_TIMEOUT", "5"))
+# The TLS edge's certificate storage (Caddy's `storage file_system` directory), read to
+# show each domain's certificate; empty: not shown. The edge's public addresses: a
+# verified domain without a certificate whose A/AAAA records name none of them is
+# said not to point here.
+CADDY_STORAGE = os.environ.get("CADDY_STORAGE", "")
+EDGE_ADDRESSES = env_list("EDGE_ADDRESSES")
 # How often (seconds) the beat re-checks domains still waiting for verification.
 DOMAIN_VERIFY_INTERVAL = int(os.environ.get("DOMAIN_VERIFY_INTERVAL", "300"))
 # An unverified claim older than this no longer blocks another organisation's claim.

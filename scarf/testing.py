@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +18,7 @@ import pytest
 import redis as redis_lib
 from django.conf import settings
 
+from scarf.edge_servers import Caddy, Pebble, https_get, private_home  # noqa: F401 - shared
 from scarf.ports import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,7 +69,8 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30)
 class Server:
     """The product running as a subprocess (`manage.py serve`)."""
 
-    def __init__(self, env: dict[str, str], tmp_path: Path):
+    def __init__(self, env: dict[str, str], tmp_path: Path, python: str = sys.executable):
+        self.python = python
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -78,7 +84,7 @@ class Server:
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [self.python, "manage.py", *args],
             cwd=BASE_DIR,
             env=self.env,
             capture_output=True,
@@ -88,7 +94,7 @@ class Server:
 
     def command(self) -> list[str]:
         return [
-            sys.executable,
+            self.python,
             "manage.py",
             "serve",
             "--bind",
@@ -126,12 +132,39 @@ class Server:
 class ProductionServer(Server):
     """`python -m scarf.serving`, as the Dockerfile runs it (one worker unless told)."""
 
-    def __init__(self, env: dict[str, str], tmp_path: Path, workers: int = 1):
-        super().__init__(env, tmp_path)
+    def __init__(
+        self, env: dict[str, str], tmp_path: Path, workers: int = 1, python: str = sys.executable
+    ):
+        super().__init__(env, tmp_path, python)
         self.env.update(PORT=str(self.port), WEB_CONCURRENCY=str(workers))
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "scarf.serving"]
+        return [self.python, "-m", "scarf.serving"]
+
+
+class DashboardServer(Server):
+    """The dashboard service, as docker-compose.yml runs it: gunicorn with
+    scarf/gunicorn.conf.py (`workers` processes of `threads` threads)."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        tmp_path: Path,
+        workers: int = 1,
+        threads: int = 4,
+        python: str = sys.executable,
+    ):
+        super().__init__(env, tmp_path, python)
+        self.env.update(
+            PORT=str(self.port),
+            BIND="127.0.0.1",
+            WEB_CONCURRENCY=str(workers),
+            GUNICORN_THREADS=str(threads),
+            HOME=str(tmp_path),  # gunicorn's control socket goes there
+        )
+
+    def command(self) -> list[str]:
+        return [self.python, "-m", "gunicorn", "-c", "scarf/gunicorn.conf.py", "scarf.wsgi"]
 
 
 @pytest.fixture
@@ -147,28 +180,33 @@ def embedded_server(tmp_path):
 
 
 class TxtRecords:
-    """The zone a test's DNS server answers from: name -> TXT strings."""
+    """The zone a test's DNS server answers from: name -> TXT strings, and
+    name -> IPv4 addresses (A records)."""
 
     def __init__(self):
         self.txt: dict[str, list[str]] = {}
+        self.a: dict[str, list[str]] = {}
 
     def resolve(self, request, handler):
-        from dnslib import QTYPE, RCODE, RR, TXT
+        from dnslib import QTYPE, RCODE, RR, TXT, A
 
         reply = request.reply()
         name = str(request.q.qname).rstrip(".").lower()
-        if name not in self.txt:
+        if name not in self.txt and name not in self.a:
             reply.header.rcode = RCODE.NXDOMAIN
         elif request.q.qtype == QTYPE.TXT:
-            for value in self.txt[name]:
+            for value in self.txt.get(name, []):
                 reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(value), ttl=0))
+        elif request.q.qtype == QTYPE.A:
+            for value in self.a.get(name, []):
+                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(value), ttl=0))
         return reply
 
 
 @pytest.fixture
 def dns_server(settings):
     """A real DNS server on loopback (dnslib, UDP) that the product's resolver is
-    pointed at; set `dns_server.txt[name] = [value]` to publish a record."""
+    pointed at; set `dns_server.txt[name] = [value]` (or `.a[name]`) to publish a record."""
     from dnslib.server import DNSLogger, DNSServer
 
     records = TxtRecords()
@@ -267,3 +305,89 @@ def fresh_postgres_url():
     yield f"{server}/{name}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- The TLS edge: Caddy in front of our servers, pebble as its ACME CA ----------------------
+
+
+@pytest.fixture(scope="session")
+def server_python(runtime_python) -> str:
+    """The Python interpreter the production-shape tests run our servers with:
+    the venv of the runtime lock alone, as production installs it (SERVER_PYTHON
+    overrides)."""
+    return os.environ.get("SERVER_PYTHON") or str(runtime_python)
+
+
+@pytest.fixture
+def pebble(tmp_path):
+    server = Pebble(tmp_path).start()
+    yield server
+    server.stop()
+
+
+class Tunnel:
+    """An HTTP CONNECT proxy on loopback that takes clients to one TLS port.
+
+    Real clients reach https://get.acme.test/ through it as their HTTPS
+    proxy, with no DNS or /etc/hosts entry: whatever host they ask for, the
+    tunnel connects to `port` and then only copies bytes, so TLS (SNI,
+    certificate checks) is between the client and the edge. It connects from
+    `source` (127.0.0.2), so the edge sees the clients at an address of
+    their own, not at its own 127.0.0.1.
+    """
+
+    source = "127.0.0.2"
+
+    def __init__(self, port: int):
+        self.port = port
+        self.requested: list[str] = []
+        tunnel = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                tunnel.serve(self.request)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def serve(self, client) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = client.recv(4096)
+            if not data:
+                return
+            head += data
+        line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        method, target = line.split(" ")[:2]
+        if method != "CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        self.requested.append(target)
+        upstream = socket.create_connection(
+            ("127.0.0.1", self.port), timeout=30, source_address=(self.source, 0)
+        )
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        if rest:
+            upstream.sendall(rest)
+
+        def copy(source, destination):
+            with contextlib.suppress(OSError):
+                while data := source.recv(65536):
+                    destination.sendall(data)
+            with contextlib.suppress(OSError):
+                destination.shutdown(socket.SHUT_WR)
+
+        client.settimeout(30)
+        other = threading.Thread(target=copy, args=(upstream, client), daemon=True)
+        other.start()
+        copy(client, upstream)
+        other.join(timeout=30)
+        upstream.close()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

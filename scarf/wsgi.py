@@ -15,15 +15,21 @@ django_application = get_wsgi_application()
 from django.conf import settings  # noqa: E402  (after Django is set up)
 
 from apps.gateway.app import GatewayApp, normalise_host  # noqa: E402
+from apps.gateway.edge import AskApplication  # noqa: E402
 
 
 class HostDispatcher:
+    """The TLS edge's question (apps/gateway/edge.py) first, then by host."""
+
     def __init__(self, dashboard, gateway, dashboard_hosts):
         self.dashboard = dashboard
         self.gateway = gateway
         self.dashboard_hosts = frozenset(normalise_host(h) for h in dashboard_hosts)
+        self.ask = AskApplication(gateway, dashboard_hosts)
 
     def __call__(self, environ, start_response):
+        if self.ask.is_asked(environ):
+            return self.ask(environ, start_response)
         if normalise_host(environ.get("HTTP_HOST", "")) in self.dashboard_hosts:
             return self.dashboard(environ, start_response)
         return self.gateway(environ, start_response)

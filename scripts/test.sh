@@ -10,11 +10,13 @@ export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
 source scripts/services.sh
 
-# Real clients and backends the client-compatibility tests drive, and the browser the
-# dashboard's end-to-end tests drive (Debian package names).
+# Real clients and backends the client-compatibility tests drive, the browser the
+# dashboard's end-to-end tests drive, and the TLS edge with its test ACME server
+# (Debian package names).
 ensure_tools() {
   ensure_commands curl:curl wget:wget skopeo:skopeo docker-registry:docker-registry \
-    dpkg-scanpackages:dpkg-dev apt-get:apt npm:npm chromium:chromium
+    dpkg-scanpackages:dpkg-dev apt-get:apt npm:npm chromium:chromium \
+    caddy:caddy pebble:pebble openssl:openssl
 }
 
 ensure_tools

@@ -10,7 +10,6 @@ cache holds no e-mail addresses.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 
@@ -18,28 +17,18 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
+from scarf import proxies
+from scarf.proxies import parse_networks
+
 log = logging.getLogger(__name__)
 
 
 def client_address(request) -> str:
-    """The peer's address; behind a trusted proxy, the address that proxy saw
-    (the last X-Forwarded-For entry, the one the client cannot choose)."""
+    """The peer's address; behind trusted proxies, the address the nearest
+    of them saw (scarf.proxies: the client cannot choose it)."""
+    networks = parse_networks(settings.TRUSTED_PROXIES)
     peer = request.META.get("REMOTE_ADDR", "")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and _is_trusted_proxy(peer):
-        return forwarded.split(",")[-1].strip() or peer
-    return peer
-
-
-def _is_trusted_proxy(peer: str) -> bool:
-    try:
-        address = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    return any(
-        address in ipaddress.ip_network(network, strict=False)
-        for network in settings.TRUSTED_PROXIES
-    )
+    return proxies.client_address(peer, request.META.get("HTTP_X_FORWARDED_FOR", ""), networks)
 
 
 def _key(email: str, address: str) -> str:

@@ -187,7 +187,34 @@ DOMAIN = {
     "created": WHEN,
     "verified_at": None,
     "checked": None,
+    "https_only": False,
+    "certificate": {
+        "issued": True,
+        "issuer": "R11",
+        "not_before": WHEN,
+        "not_after": "2026-04-05T10:00:00Z",
+        "expired": False,
+    },
+    "dns": None,
 }
+
+
+class CertificateSerializer(serializers.Serializer):
+    issued = serializers.BooleanField(help_text="the TLS edge holds a certificate for the domain")
+    issuer = serializers.CharField(allow_null=True, help_text="the issuing CA's name")
+    not_before = serializers.DateTimeField(allow_null=True)
+    not_after = serializers.DateTimeField(allow_null=True, help_text="when it expires")
+    expired = serializers.BooleanField()
+
+
+class DnsSerializer(serializers.Serializer):
+    addresses = serializers.ListField(
+        child=serializers.CharField(), help_text="the domain's A and AAAA records"
+    )
+    points_here = serializers.BooleanField(
+        allow_null=True, help_text="whether they include the edge's (null: cannot tell)"
+    )
+    problem = serializers.CharField(help_text="why clients cannot reach us yet; empty if none")
 
 
 @extend_schema_serializer(
@@ -201,6 +228,15 @@ class DomainSerializer(serializers.ModelSerializer):
     challenge = serializers.SerializerMethodField(
         help_text="the DNS record that verifies the domain"
     )
+    certificate = serializers.SerializerMethodField(
+        help_text="the certificate the TLS edge holds for the domain (obtained on the first "
+        "HTTPS request once the domain is verified); null where the edge's storage is not "
+        "configured (CADDY_STORAGE)"
+    )
+    dns = serializers.SerializerMethodField(
+        help_text="where the domain's name points, for a verified domain without a "
+        "certificate when the edge's addresses are configured (EDGE_ADDRESSES); null otherwise"
+    )
 
     class Meta:
         model = Domain
@@ -213,6 +249,9 @@ class DomainSerializer(serializers.ModelSerializer):
             "created",
             "verified_at",
             "checked",
+            "https_only",
+            "certificate",
+            "dns",
         ]
         read_only_fields = ["verified", "created", "verified_at", "checked"]
         extra_kwargs = {"hostname": {"validators": []}}  # claim_domain says why not
@@ -220,6 +259,32 @@ class DomainSerializer(serializers.ModelSerializer):
     @extend_schema_field(ChallengeSerializer)
     def get_challenge(self, domain: Domain) -> dict:
         return {"type": "TXT", "name": domain.challenge_name, "value": domain.verification_token}
+
+    @extend_schema_field(CertificateSerializer(allow_null=True))
+    def get_certificate(self, domain: Domain) -> dict | None:
+        if not domain.edge.known:
+            return None
+        certificate = domain.edge.certificate
+        return CertificateSerializer(
+            {
+                "issued": certificate is not None,
+                "issuer": certificate and certificate.issuer,
+                "not_before": certificate and certificate.not_before,
+                "not_after": certificate and certificate.not_after,
+                "expired": certificate is not None and certificate.expired,
+            }
+        ).data
+
+    @extend_schema_field(DnsSerializer(allow_null=True))
+    def get_dns(self, domain: Domain) -> dict | None:
+        view = domain.edge.dns
+        if view is None:
+            return None
+        return {
+            "addresses": list(view.addresses),
+            "points_here": view.points_here,
+            "problem": view.problem,
+        }
 
 
 PACKAGE = {"id": 5, "key": "cli", "name": "acme-cli", "kind": "file", "created": WHEN}

@@ -250,9 +250,10 @@ class TokenViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Readable):
         return Response(status=204)
 
 
-class DomainViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Readable):
+class DomainViewSet(Editable):
     """Domains the organisation serves on. A claimed domain serves traffic once
-    the TXT record in `challenge` exists and a verification has seen it."""
+    the TXT record in `challenge` exists and a verification has seen it.
+    PATCH changes `https_only` (a host name never changes: claim the new one)."""
 
     model = Domain
     serializer_class = s.DomainSerializer
@@ -262,6 +263,14 @@ class DomainViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Readable)
         serializer.instance = services.claim_domain(
             self.access.organisation, self.access.actor, hostname
         )
+
+    def perform_update(self, serializer) -> None:
+        domain, data = serializer.instance, serializer.validated_data
+        if data.get("hostname", domain.hostname) != domain.hostname:
+            raise ValidationError({"hostname": "a domain's host name cannot change"})
+        if "https_only" in data:
+            domain = services.set_https_only(domain, self.access.actor, data["https_only"])
+        serializer.instance = domain
 
     def perform_destroy(self, domain: Domain) -> None:
         services.delete_domain(domain, self.access.actor)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("try/", packages.try_request, name="try-request"),
     path("domains/", domains.domain_list, name="domains"),
     path("domains/<int:domain_id>/verify/", domains.verify_domain, name="verify-domain"),
+    path("domains/<int:domain_id>/https-only/", domains.https_only, name="domain-https-only"),
     path("domains/<int:domain_id>/delete/", domains.domain_delete, name="domain-delete"),
     path("analytics/", analytics.analytics, name="analytics"),
     path("analytics/packages/", analytics.package_suggestions, name="analytics-packages"),

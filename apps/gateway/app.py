@@ -3,13 +3,13 @@ Django's middleware stack (flow 2 of ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
-from collections.abc import Iterable
 from urllib.parse import quote
 
 from django.conf import settings
+
+from scarf.proxies import client_address, is_trusted, nearest, parse_networks
 
 from .engine.http import Request, first_header, no_body
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
@@ -29,6 +29,7 @@ STATUS_TEXT = {
     301: "Moved Permanently",
     304: "Not Modified",
     307: "Temporary Redirect",
+    308: "Permanent Redirect",
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",
@@ -66,20 +67,6 @@ def authority_of(value: str, host: str) -> str:
     if port.isascii() and port.isdigit() and 0 < int(port) < 65536:
         return f"{host}:{int(port)}"
     return host
-
-
-def parse_networks(values: Iterable[str]) -> tuple:
-    return tuple(ipaddress.ip_network(value, strict=False) for value in values)
-
-
-def _from_trusted_proxy(peer: str, networks: tuple) -> bool:
-    if not networks:
-        return False
-    try:
-        address = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
 
 
 def request_from_environ(environ: dict, trusted_proxies: tuple) -> Request:
@@ -126,11 +113,11 @@ def build_request(
 
     host = first_header(headers, "host") or ""
     client_ip = peer
-    if _from_trusted_proxy(peer, trusted_proxies):
-        host = (first_header(headers, "x-forwarded-host") or host).split(",")[0]
-        forwarded = (first_header(headers, "x-forwarded-for") or "").split(",")[0].strip()
-        client_ip = forwarded or peer
-        proto = (first_header(headers, "x-forwarded-proto") or "").split(",")[0].strip().lower()
+    if is_trusted(peer, trusted_proxies):
+        host = nearest(first_header(headers, "x-forwarded-host") or host)
+        forwarded = ",".join(value for name, value in headers if name == "x-forwarded-for")
+        client_ip = client_address(peer, forwarded, trusted_proxies)
+        proto = nearest(first_header(headers, "x-forwarded-proto") or "").lower()
         scheme = proto if proto in ("http", "https") else scheme
     host, authority = normalise_host(host), host
     if not host:

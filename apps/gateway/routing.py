@@ -36,7 +36,7 @@ from .engine.compile import DomainRoutes, compile_domain_rules
 from .engine.http import Request
 from .engine.manifest import parse_rule
 from .engine.npm import NpmRule
-from .engine.outcome import Fetch, Outcome, Proxy
+from .engine.outcome import Fetch, Outcome, Proxy, Redirect
 from .engine.python_index import PythonIndexRule
 from .engine.rules import FieldError
 from .engine.rules import Rule as EngineRule
@@ -113,6 +113,7 @@ class Routes:
     organisation: int
     routes: DomainRoutes
     remember: bool = True
+    https_only: bool = False  # plain HTTP gets a 308 to HTTPS, not the rules' answer
     _decisions: dict = field(default_factory=dict, compare=False, repr=False)
 
     def resolve(self, request: Request) -> Outcome:
@@ -123,11 +124,15 @@ class Routes:
         decision = self._decisions.get(key) if key is not None else None
         if decision is not None:
             return decision
-        outcome = self.routes.resolve(request)
-        if isinstance(outcome.response, Fetch | Proxy):
-            return Decision(outcome)
-        status = outcome.response.status
-        decision = Decision(outcome, event_templates(request, self.organisation, outcome, status))
+        if self.https_only and request.scheme != "https":
+            decision = Decision(Outcome(Redirect(https_url(request), 308)))  # not an event
+        else:
+            outcome = self.routes.resolve(request)
+            if isinstance(outcome.response, Fetch | Proxy):
+                return Decision(outcome)
+            status = outcome.response.status
+            templates = event_templates(request, self.organisation, outcome, status)
+            decision = Decision(outcome, templates)
         if key is not None:
             if len(self._decisions) >= MAX_DECISIONS:
                 self._decisions.clear()
@@ -143,6 +148,13 @@ class Routes:
         return (request.method, request.raw_path, request.raw_query, request.scheme, headers)
 
 
+def https_url(request: Request) -> str:
+    """The request's URL on HTTPS, at the edge's public port (PUBLIC_HTTPS_PORT)."""
+    port = settings.PUBLIC_HTTPS_PORT
+    authority = request.host if port == 443 else f"{request.host}:{port}"
+    return f"https://{authority}{request.raw_target}"
+
+
 def build_entry(hostname: str) -> dict | None:
     """The routing entry of `hostname` from the database; None when it is not
     a verified domain (the gateway then answers its 404s)."""
@@ -156,6 +168,7 @@ def build_entry(hostname: str) -> dict | None:
     )
     return {
         "organisation": domain.organisation_id,
+        "https_only": domain.https_only,
         "rules": [_rule_item(rule) for rule in rules],
     }
 
@@ -190,6 +203,7 @@ def compile_entry(
         entry["organisation"],
         compile_domain_rules(hostname, rules, version),
         remember=not weighted,
+        https_only=entry.get("https_only", False),
     )
 
 

@@ -45,6 +45,7 @@ from .app import (
     origin_form,
     response_fields,
 )
+from .edge import ASK_PATH
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
 from .recording import AsyncGroupCommitter, stamp_events
 
@@ -57,6 +58,7 @@ HEAD_TIMEOUT = 30.0  # a request head must arrive in full within this
 SHUTDOWN_GRACE = 30.0
 WRITE_HIGH_WATER = 256 * 1024
 MAX_RENDERED = 16384  # encoded responses kept per worker
+ASK_TARGET = ASK_PATH.encode() + b"?"
 
 
 class Message:
@@ -299,6 +301,8 @@ class Server:
             return False  # loading it may block: a thread does it
         routes = cached[1]
         if routes is None:
+            if message.target.startswith(ASK_TARGET):
+                return False  # perhaps the edge's question (HostDispatcher)
             response = not_found(request).response
             gateway.counters.count(response.status, "")
             connection.finish(self.render(response, message), message.keep_alive)

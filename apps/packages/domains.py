@@ -51,7 +51,8 @@ def ensure_default_domain(organisation: Organisation) -> Domain | None:
     return domain
 
 
-def _resolver() -> dns.resolver.Resolver:
+def resolver() -> dns.resolver.Resolver:
+    """A resolver asking DNS_RESOLVERS (the system's when empty)."""
     if not settings.DNS_RESOLVERS:
         resolver = dns.resolver.Resolver()
     else:
@@ -75,7 +76,7 @@ def _nameserver(item: str) -> dns.nameserver.Do53Nameserver:
 def txt_values(name: str) -> list[str]:
     """The TXT strings at `name`; empty when there are none or DNS cannot say."""
     try:
-        answer = _resolver().resolve(name, "TXT", search=False)
+        answer = resolver().resolve(name, "TXT", search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         return []
     except dns.exception.DNSException as error:

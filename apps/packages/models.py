@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.functional import cached_property
 
 from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.manifest import RULE_TYPES
@@ -18,11 +19,17 @@ HOSTNAME_RE = re.compile(
 )
 
 
+def is_hostname(value: str) -> bool:
+    """A DNS name we may serve and get a certificate for: valid labels, at
+    least two, and not an IP address (no top-level domain is all digits)."""
+    return bool(HOSTNAME_RE.match(value)) and not value.rsplit(".", 1)[-1].isdigit()
+
+
 def validate_hostname(value: str) -> None:
-    if not HOSTNAME_RE.match(value):
+    if not is_hostname(value):
         raise ValidationError(
             "%(value)s is not a valid host name (lower-case letters, digits, hyphens and dots, "
-            "at least two labels)",
+            "at least two labels, not an IP address)",
             params={"value": value},
         )
 
@@ -41,6 +48,9 @@ class Domain(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     checked = models.DateTimeField(null=True, blank=True)
+    https_only = models.BooleanField(
+        default=False, help_text="plain HTTP requests are redirected (308) to HTTPS"
+    )
 
     class Meta:
         ordering = ["hostname"]
@@ -56,6 +66,14 @@ class Domain(models.Model):
     def is_default(self) -> bool:
         """The organisation's own name under the service's base domain."""
         return self.hostname == self.default_hostname(self.organisation)
+
+    @cached_property
+    def edge(self):
+        """What the TLS edge holds for this domain: its certificate, and for a
+        verified domain without one, where its DNS points (certificates.EdgeView)."""
+        from .certificates import edge_view
+
+        return edge_view(self)
 
     @property
     def challenge_name(self) -> str:

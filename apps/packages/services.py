@@ -121,6 +121,7 @@ def domain_snapshot(domain: Domain) -> dict[str, Any]:
         "hostname": domain.hostname,
         "verified": domain.verified,
         "verification_token": domain.verification_token,
+        "https_only": domain.https_only,
         "rules": _rules_snapshot(domain.rules.all()),
     }
 
@@ -331,6 +332,19 @@ def _release(domain: Domain) -> None:
     if domain.is_default:
         raise Rejected([("hostname", "the organisation's default domain cannot be removed")])
     domain.delete()
+
+
+@transaction.atomic
+def set_https_only(domain: Domain, actor: Actor, https_only: bool) -> Domain:
+    """Redirect the domain's plain-HTTP requests to HTTPS (308), or stop."""
+    domain = Domain.objects.select_for_update().get(id=domain.id)
+    if domain.https_only != https_only:
+        before = domain_snapshot(domain)
+        domain.https_only = https_only
+        domain.save(update_fields=["https_only"])
+        after = domain_snapshot(domain)
+        _record(domain.organisation, actor, Revision.UPDATE, "domain", domain.id, before, after)
+    return domain
 
 
 def verify_domain(domain: Domain, actor: Actor = SYSTEM) -> bool:
@@ -666,7 +680,11 @@ def _restore_domain(organisation: Organisation, domain_id: int, snapshot: dict |
         if domain is not None:
             _release(domain)
         return
+    https_only = snapshot.get("https_only", False)
     if domain is not None:
+        if domain.https_only != https_only:
+            domain.https_only = https_only
+            domain.save(update_fields=["https_only"])
         return
     hostname = snapshot["hostname"]
     reason = claim_problem(organisation, hostname)
@@ -678,6 +696,7 @@ def _restore_domain(organisation: Organisation, domain_id: int, snapshot: dict |
         hostname=hostname,
         verification_token=snapshot["verification_token"],
         verified=hostname == Domain.default_hostname(organisation),
+        https_only=https_only,
     )
     _restore_rules(organisation, snapshot["rules"])
 

@@ -1,5 +1,7 @@
 """docker-compose.yml cannot run here (no container engine), so check its shape."""
 
+import ipaddress
+import json
 import os
 import subprocess
 import sys
@@ -18,14 +20,16 @@ def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_it_runs_postgres_redis_web_worker_and_beat():
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(compose()["services"])
+def test_it_runs_the_edge_gateway_dashboard_worker_beat_postgres_and_redis():
+    expected = {"caddy", "gateway", "web", "worker", "beat", "postgres", "redis"}
+    assert expected <= set(compose()["services"])
 
 
 def test_the_app_services_run_the_right_commands():
     services = compose()["services"]
 
-    assert services["web"]["command"] == ["python", "-m", "scarf.serving"]
+    assert services["gateway"]["command"] == ["python", "-m", "scarf.serving"]
+    assert services["web"]["command"] == ["gunicorn", "-c", "scarf/gunicorn.conf.py", "scarf.wsgi"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "scarf", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "scarf", "beat"]
 
@@ -33,7 +37,7 @@ def test_the_app_services_run_the_right_commands():
 def test_the_app_services_get_the_database_and_redis_urls():
     services = compose()["services"]
 
-    for name in ("web", "worker", "beat", "migrate"):
+    for name in ("gateway", "web", "worker", "beat", "migrate"):
         environment = services[name]["environment"]
         assert environment["DATABASE_URL"].startswith("postgres://")
         assert environment["REDIS_URL"].startswith("redis://redis:6379")
@@ -43,10 +47,65 @@ def test_the_app_services_get_the_database_and_redis_urls():
 def test_services_have_health_checks_and_the_database_a_volume():
     services = compose()["services"]
 
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "gateway", "web", "worker"):
         assert services[name]["healthcheck"]["test"], name
     assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
     assert "postgres-data" in compose()["volumes"]
+
+
+def test_only_the_edge_is_published_and_it_trusts_no_one_else():
+    services = compose()["services"]
+    caddy = services["caddy"]
+
+    assert [name for name, service in services.items() if service.get("ports")] == ["caddy"]
+    assert caddy["ports"] == [
+        "${HTTP_PORT:-80}:${HTTP_PORT:-80}",
+        "${HTTPS_PORT:-443}:${HTTPS_PORT:-443}",
+        "${HTTPS_PORT:-443}:${HTTPS_PORT:-443}/udp",
+    ]
+    assert "caddy-data:/data" in caddy["volumes"]
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in caddy["volumes"]
+    assert caddy["environment"]["ACME_EMAIL"].startswith("${ACME_EMAIL")
+    assert caddy["environment"]["ACME_CA"].startswith("${ACME_CA:-")
+    assert caddy["environment"]["DASHBOARD_UPSTREAM"] == "web:8000"
+    assert caddy["environment"]["GATEWAY_UPSTREAM"] == "gateway:8000"
+    address = caddy["networks"]["scarf"]["ipv4_address"]
+    trusted = services["gateway"]["environment"]["TRUSTED_PROXIES"]
+    network = trusted.removeprefix("${TRUSTED_PROXIES:-").removesuffix("}")
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(network)
+
+
+def test_the_caddyfile_adapts_with_the_compose_defaults(tmp_path):
+    """deploy/Caddyfile as the caddy service reads it (Caddy's own parser)."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "ACME_EMAIL": "ops@example.com",
+        "DASHBOARD_HOSTS": "gateway.example.com dashboard.example.com",
+        "TLS_ASK_URL": "http://web:8000/internal/tls/allowed",
+    }
+    adapted = subprocess.run(
+        ["caddy", "adapt", "--config", str(ROOT / "deploy/Caddyfile"), "--adapter", "caddyfile"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    config = json.loads(adapted.stdout)
+
+    tls = config["apps"]["tls"]["automation"]
+    assert tls["on_demand"]["ask"] == "http://web:8000/internal/tls/allowed"
+    (issuer,) = tls["policies"][0]["issuers"]
+    assert issuer["ca"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert issuer["email"] == "ops@example.com"
+    assert config["storage"]["root"] == "/data/caddy"
+    assert {server["listen"][0] for server in config["apps"]["http"]["servers"].values()} == {
+        ":80",
+        ":443",
+    }
 
 
 def test_the_image_runs_the_production_server():

@@ -89,3 +89,36 @@ def test_a_recent_or_verified_claim_still_blocks_another_organisation(api, acme)
         response = api.post("/api/v1/domains/", {"hostname": hostname}, format="json")
         assert response.status_code == 400
         assert "is already claimed" in response.json()["errors"][0]["message"]
+
+
+def test_https_only_is_changed_with_patch_and_recorded(api, acme):
+    domain = Domain.objects.get(hostname="www.acme.test")
+
+    response = api.patch(f"/api/v1/domains/{domain.id}/", {"https_only": True}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["https_only"] is True
+    revision = acme.revisions.get(action="update", object_type="domain")
+    assert (revision.before["https_only"], revision.after["https_only"]) == (False, True)
+
+
+def test_a_domains_host_name_cannot_change(api, acme):
+    domain = Domain.objects.get(hostname="www.acme.test")
+
+    response = api.patch(
+        f"/api/v1/domains/{domain.id}/", {"hostname": "x.acme.test"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert Domain.objects.filter(hostname="www.acme.test").exists()
+
+
+def test_rolling_back_https_only_turns_it_off_again(api, acme):
+    domain = Domain.objects.get(hostname="www.acme.test")
+    api.patch(f"/api/v1/domains/{domain.id}/", {"https_only": True}, format="json")
+    revision = acme.revisions.get(action="update", object_type="domain")
+
+    assert api.post(f"/api/v1/revisions/{revision.id}/rollback/").status_code in (200, 201)
+
+    domain.refresh_from_db()
+    assert not domain.https_only

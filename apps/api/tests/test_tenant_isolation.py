@@ -112,6 +112,7 @@ def cases(globex: Organisation) -> list[tuple[str, str, object]]:
         ("patch", "organisations/{id}/", {"name": "Pwned"}),
         ("patch", "members/{id}/", {"role": "owner"}),
         ("patch", "packages/{id}/", {"name": "Pwned"}),
+        ("patch", "domains/{id}/", {"https_only": True}),
         ("patch", "rules/{id}/", {"outgoing-url": "https://evil.example/cli"}),
         ("patch", "backends/{id}/", {"config": {"outgoing-url": "https://evil.example/cli"}}),
         ("get", "rules/{id}/backends/", None),

@@ -28,7 +28,7 @@ def sign_up(page):
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_label("Organisation name").fill("Acme")
     page.get_by_role("button", name="Sign up").click()
-    page.get_by_role("cell", name=re.compile(re.escape(HOST))).wait_for()
+    page.get_by_role("cell", name=re.compile("^" + re.escape(HOST))).wait_for()
 
 
 def create_file_package(page):

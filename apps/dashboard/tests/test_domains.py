@@ -39,3 +39,31 @@ def test_check_now_verifies_a_domain_whose_record_is_published(signed_in, acme, 
 
     domain.refresh_from_db()
     assert domain.verified
+
+
+def test_https_only_is_turned_on_and_off_per_domain(signed_in, acme):
+    domain = Domain.objects.create(organisation=acme, hostname="dl.acme.test", verified=True)
+    admin = signed_in("admin")
+
+    page = admin.post(
+        reverse("domain-https-only", args=[domain.id]), {"https_only": "on"}, follow=True
+    )
+    domain.refresh_from_db()
+    assert domain.https_only
+    assert "dl.acme.test now redirects plain HTTP to HTTPS." in page.content.decode()
+
+    admin.post(reverse("domain-https-only", args=[domain.id]), {"https_only": "off"})
+    domain.refresh_from_db()
+    assert not domain.https_only
+
+
+def test_members_cannot_change_https_only(signed_in, acme):
+    domain = Domain.objects.create(organisation=acme, hostname="dl.acme.test", verified=True)
+
+    response = signed_in("member").post(
+        reverse("domain-https-only", args=[domain.id]), {"https_only": "on"}
+    )
+
+    assert response.status_code == 403
+    domain.refresh_from_db()
+    assert not domain.https_only

@@ -55,6 +55,20 @@ def verify_domain(request, domain_id: int):
     return redirect("domains")
 
 
+@require_POST
+@role_required(MANAGE)
+def https_only(request, domain_id: int):
+    """Turn "HTTPS only" on (plain HTTP gets a 308 to HTTPS) or off."""
+    domain = get_object_or_404(Domain, id=domain_id, organisation=request.organisation)
+    on = request.POST.get("https_only") == "on"
+    services.set_https_only(domain, actor(request), on)
+    if on:
+        messages.success(request, f"{domain.hostname} now redirects plain HTTP to HTTPS.")
+    else:
+        messages.success(request, f"{domain.hostname} answers plain HTTP again.")
+    return redirect("domains")
+
+
 @role_required(MANAGE)
 def domain_delete(request, domain_id: int):
     domain = get_object_or_404(Domain, id=domain_id, organisation=request.organisation)

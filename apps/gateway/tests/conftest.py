@@ -1,4 +1,5 @@
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from django.db import connection
 
 from apps.accounts.models import Organisation
 from apps.packages.manifests import import_manifest
-from scarf.testing import ProductionServer, Server
+from scarf.testing import Caddy, DashboardServer, ProductionServer, Server, Tunnel
 
 MANIFESTS = Path(__file__).parent / "manifests"
 
@@ -106,3 +107,72 @@ def through_gateway(server) -> dict[str, str]:
         "no_proxy": bypass,
         "NO_PROXY": bypass,
     }
+
+
+DOMAIN = "get.acme.test"
+DASHBOARD = "dashboard.acme.test"
+
+
+@dataclass
+class Edge:
+    """The production topology on this machine: Caddy (deploy/Caddyfile) with
+    pebble as its ACME CA, in front of the gateway service (`python -m
+    scarf.serving`) and the dashboard service (gunicorn), each a process of
+    its own; a CONNECT tunnel that takes clients to Caddy's HTTPS port."""
+
+    gateway: ProductionServer
+    dashboard: DashboardServer
+    caddy: Caddy
+    tunnel: Tunnel
+    root: Path  # pebble's root, which clients trust
+
+    def url(self, path: str, host: str = DOMAIN) -> str:
+        return f"https://{host}:{self.caddy.https_port}{path}"
+
+    def http_url(self, path: str, host: str = DOMAIN) -> str:
+        return f"http://{host}:{self.caddy.http_port}{path}"
+
+    def resolve(self, host: str = DOMAIN) -> list[str]:
+        """curl's options to reach `host` on the edge's ports without DNS."""
+        return [
+            *("--resolve", f"{host}:{self.caddy.https_port}:127.0.0.1"),
+            *("--resolve", f"{host}:{self.caddy.http_port}:127.0.0.1"),
+        ]
+
+
+@pytest.fixture
+def edge(gateway_server, pebble, tmp_path, server_python):
+    """Caddy as the one trusted proxy; the dashboard over HTTPS only (HTTPS=true)."""
+    env = {
+        **gateway_server.env,
+        "TRUSTED_PROXIES": "127.0.0.1/32",
+        "DASHBOARD_HOSTS": DASHBOARD,
+        "ALLOWED_HOSTS": DASHBOARD,
+        "HTTPS": "true",
+    }
+    gateway = ProductionServer(env, tmp_path, python=server_python)
+    dashboard = DashboardServer(env, tmp_path, python=server_python)
+    caddy = Caddy(
+        tmp_path,
+        pebble,
+        gateway=f"127.0.0.1:{gateway.port}",
+        dashboard=f"127.0.0.1:{dashboard.port}",
+        dashboard_hosts=[DASHBOARD],
+        ask_url=f"http://127.0.0.1:{dashboard.port}/internal/tls/allowed",
+    )
+    for server in (gateway, dashboard):
+        server.env["PUBLIC_HTTPS_PORT"] = str(caddy.https_port)
+    dashboard.env["CADDY_STORAGE"] = str(caddy.storage)  # the domains' certificates
+    tunnel = None
+    try:
+        gateway.start()
+        dashboard.start()
+        caddy.start()
+        tunnel = Tunnel(caddy.https_port)
+        yield Edge(gateway, dashboard, caddy, tunnel, pebble.root)
+    finally:
+        if tunnel is not None:
+            tunnel.stop()
+        caddy.stop()
+        dashboard.stop()
+        gateway.stop()

@@ -120,7 +120,7 @@ def test_forwarded_headers_are_ignored_from_untrusted_peers(app, redis_db):
 
 @pytest.mark.django_db
 def test_forwarded_headers_are_honoured_from_trusted_proxies(app, redis_db):
-    app.trusted_proxies = parse_networks(["203.0.113.0/24"])
+    app.trusted_proxies = parse_networks(["203.0.113.0/24", "10.0.0.0/8"])
     status, headers, _ = call(
         app,
         "/install.sh",
@@ -131,3 +131,16 @@ def test_forwarded_headers_are_honoured_from_trusted_proxies(app, redis_db):
     assert status == 307
     event = read_stream_events(redis_db)[-1]
     assert event["client_ip"] == "198.51.100.7"
+
+
+@pytest.mark.django_db
+def test_an_address_the_client_wrote_before_the_proxys_is_not_believed(app, redis_db):
+    app.trusted_proxies = parse_networks(["203.0.113.0/24"])
+    call(
+        app,
+        "/install.sh",
+        "get.acme.test",
+        headers={"X-Forwarded-For": "192.0.2.66, 198.51.100.7"},
+    )
+
+    assert read_stream_events(redis_db)[-1]["client_ip"] == "198.51.100.7"

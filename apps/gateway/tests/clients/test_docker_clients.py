@@ -166,28 +166,32 @@ def image(tmp_path, registry):
     return image
 
 
-@pytest.fixture
-def server(start_either_server, acme, registry, image):
-    """The production server (`python -m scarf.serving`) and `manage.py serve`."""
-    manifest = {
+def docker_manifest(registry_url: str) -> dict:
+    """acme/app by name (docker-v1), every acme/* image by pattern (docker-v2)."""
+    return {
         "rules": [
             {
                 "type": "docker-v1",
                 "domain": DOMAIN,
                 "package-id": "app-image",
                 "repository-name": "acme/app",
-                "registry": registry.url,
+                "registry": registry_url,
             },
             {
                 "type": "docker-v2",
                 "domain": DOMAIN,
                 "rule-id": "acme-images",
                 "pattern": "acme/*",
-                "registry": registry.url,
+                "registry": registry_url,
             },
         ]
     }
-    import_manifest(acme, manifest, verify_domains=True)
+
+
+@pytest.fixture
+def server(start_either_server, acme, registry, image):
+    """The production server (`python -m scarf.serving`) and `manage.py serve`."""
+    import_manifest(acme, docker_manifest(registry.url), verify_domains=True)
     return start_either_server()
 
 
