@@ -376,11 +376,14 @@ def import_manifest(
     organisation: Organisation, actor: Actor, document: Any, *, verify_domains: bool = False
 ) -> tuple[manifests.ImportSummary, Revision | None]:
     """Import a manifest (all or nothing; domains it creates stay unverified
-    unless `verify_domains`), recorded as one revision holding the named
+    unless `verify_domains`; another organisation's expired claim on a domain
+    it names gives way, as for a direct claim), recorded as one revision holding the named
     domains' rules before and after, and the packages and domains it created
     (a rollback removes them again). A manifest that changes nothing records
     no revision (None)."""
     hostnames = sorted({rule.domain.lower() for rule in parse_manifest(document, validate_rule)})
+    for hostname in hostnames:
+        _release_expired_claim(organisation, hostname)
     before = domains_snapshot(organisation, hostnames)
     summary = manifests.import_manifest(organisation, document, verify_domains=verify_domains)
     after = domains_snapshot(organisation, hostnames)

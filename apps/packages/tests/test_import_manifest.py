@@ -250,3 +250,41 @@ def test_a_rule_that_could_never_answer_rejects_the_manifest(acme, manifest, rul
     assert problems == [(len(manifest["rules"]), field)]
     assert reason in str(error)
     assert not Rule.objects.exists()
+
+
+def test_an_import_takes_over_another_organisations_expired_claim(acme, manifest, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.packages import services
+    from apps.packages.models import Revision
+
+    other = Organisation.objects.create(name="Other", slug="other")
+    stale = Domain.objects.create(organisation=other, hostname="www.acme.test")
+    expired = timezone.now() - timedelta(seconds=settings.DOMAIN_CLAIM_EXPIRY + 60)
+    Domain.objects.filter(id=stale.id).update(created=expired)
+
+    services.import_manifest(acme, services.SYSTEM, manifest)
+
+    assert Domain.objects.get(hostname="www.acme.test").organisation == acme
+    assert Revision.objects.get(organisation=other, action="delete").object_id == stale.id
+
+
+def test_a_failed_import_leaves_the_expired_claim_in_place(acme, manifest, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.packages import services
+
+    other = Organisation.objects.create(name="Other", slug="other")
+    stale = Domain.objects.create(organisation=other, hostname="www.acme.test")
+    expired = timezone.now() - timedelta(seconds=settings.DOMAIN_CLAIM_EXPIRY + 60)
+    Domain.objects.filter(id=stale.id).update(created=expired)
+    Domain.objects.create(organisation=other, hostname="get.acme.test")  # a live claim
+
+    with pytest.raises(ManifestError):
+        services.import_manifest(acme, services.SYSTEM, manifest)
+
+    assert Domain.objects.get(hostname="www.acme.test").organisation == other
