@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken, Organisation, User
-from apps.gateway.engine.backends import alternate_rule, check_weights
+from apps.gateway.engine.backends import check_weights, validate_alternate
 from apps.gateway.engine.manifest import parse_manifest
 from apps.gateway.engine.rules import FieldError
 from apps.migration_checks import backends as described
@@ -411,7 +411,7 @@ def _own_backends(organisation: Organisation):
 def _check_backend(rule: Rule, config: Any, prefix: str = "") -> dict[str, Any]:
     """The overrides, validated by the engine against the rule's current form."""
     try:
-        alternate_rule(rule.manifest_form(), config)
+        validate_alternate(rule.manifest_form(), config)
     except FieldError as error:
         raise Rejected([(prefix + error.field, error.reason)]) from None
     return dict(config)

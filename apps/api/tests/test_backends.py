@@ -38,6 +38,18 @@ def test_a_backend_field_the_type_does_not_have_is_refused(api, acme):
     assert response.json()["errors"][0]["field"] == "config.outgoing-url"
 
 
+def test_an_alternate_that_could_never_answer_is_refused_naming_its_field(api, acme):
+    rule = Rule.objects.get(domain__organisation=acme, package__key="cli")
+
+    response = create(api, rule, config={"outgoing-url": "https://mirror.example/{vers}/{file}"})
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["field"] == "config.outgoing-url"
+    assert "{vers}" in error["message"]
+    assert not Backend.objects.exists()
+
+
 def test_weights_above_100_are_refused(api, acme):
     assert create(api, app_rule(acme), weight=101).status_code == 400
     assert not Backend.objects.exists()

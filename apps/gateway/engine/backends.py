@@ -84,8 +84,25 @@ def alternate_rule(manifest: Mapping[str, Any], overrides: Any) -> Rule:
     try:
         return parse_rule({**manifest, **checked})
     except FieldError as error:
-        name = error.field if error.field not in checked else f"config.{error.field}"
-        raise FieldError(name, error.reason) from None
+        raise _in_config(error, checked) from None
+
+
+def _in_config(error: FieldError, overrides: Mapping[str, Any]) -> FieldError:
+    """The error, naming an overridden field as `config.<field>`."""
+    name = error.field if error.field not in overrides else f"config.{error.field}"
+    return FieldError(name, error.reason)
+
+
+def validate_alternate(manifest: Mapping[str, Any], overrides: Any) -> Rule:
+    """An alternate being saved: as `alternate_rule`, and refused when the rule
+    with it could never answer a request (Rule.check_answerable), as a rule
+    being saved is. Stored alternates are loaded with `alternate_rule` alone."""
+    rule = alternate_rule(manifest, overrides)
+    try:
+        rule.check_answerable()
+    except FieldError as error:
+        raise _in_config(error, overrides) from None
+    return rule
 
 
 def check_weights(weights: list[int | None]) -> None:
