@@ -144,11 +144,13 @@ class Connection(asyncio.Protocol):
         self._grow_head(len(url))
 
     def on_header(self, name: bytes, value: bytes):
-        self.message.headers.append((name, value))
+        headers = self.message.headers
+        if name.lower() == b"host" and any(other.lower() == b"host" for other, _ in headers):
+            self._refuse(400, b"more than one Host field")  # RFC 9112 §3.2: which one counts?
+        headers.append((name, value))
         self._grow_head(len(name) + len(value) + 4)
-        if len(self.message.headers) > MAX_HEADERS:
-            self.refusal = (431, b"too many header fields")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+        if len(headers) > MAX_HEADERS:
+            self._refuse(431, b"too many header fields")
 
     def on_headers_complete(self):
         message = self.message
@@ -166,8 +168,7 @@ class Connection(asyncio.Protocol):
         fields = {name.lower(): value for name, value in message.headers}
         length = fields.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.server.max_body:
-            self.refusal = (413, b"request body too large")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+            self._refuse(413, b"request body too large")
         continues = fields.get(b"expect", b"").lower() == b"100-continue"
         if continues and message.version == "1.1" and not self.busy and not self.queue:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -175,8 +176,7 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes):
         self.body_size += len(body)
         if self.body_size > self.server.max_body:
-            self.refusal = (413, b"request body too large")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+            self._refuse(413, b"request body too large")
         self.message.body.append(body)
 
     def on_message_complete(self):
@@ -190,8 +190,13 @@ class Connection(asyncio.Protocol):
     def _grow_head(self, size: int) -> None:
         self.head_size += size
         if self.head_size > MAX_HEAD:
-            self.refusal = (431, b"request head too large")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+            self._refuse(431, b"request head too large")
+
+    def _refuse(self, status: int, reason: bytes) -> None:
+        """Stop the parser: the request is answered `status` (once the answers
+        before it are out), and the connection closed."""
+        self.refusal = (status, reason)
+        raise httptools.HttpParserError(reason.decode())
 
     def _next(self) -> None:
         if self.closing or not self.queue:

@@ -95,8 +95,8 @@ def product(gateway_server, acme, every_rule_type, slow_registry) -> dict[str, s
 def start_server(product, tmp_path):
     started: list[ProductionServer] = []
 
-    def start(workers: int = 1) -> ProductionServer:
-        started.append(ProductionServer(product, tmp_path, workers))
+    def start(workers: int = 1, **env: str) -> ProductionServer:
+        started.append(ProductionServer({**product, **env}, tmp_path, workers))
         return started[-1].start()
 
     yield start
@@ -471,6 +471,31 @@ def test_a_request_head_is_refused_once_past_64_kib_not_when_it_ends(server):
             pass
 
     assert answer in (431, "closed")
+
+
+# --- hostile and careless clients ----------------------------------------------------------
+
+
+def test_a_request_with_two_host_fields_is_refused(server):
+    # RFC 9112 §3.2: 400. Routed by either field, the event loop and the
+    # application could each have seen a different host for one request.
+    warm_up(server.port)
+    answers = []
+    for first, second in ((GATEWAY, DASHBOARD), (DASHBOARD, GATEWAY), (GATEWAY, GATEWAY)):
+        with Client(server.port) as client:
+            client.send(raw("GET", "/install.sh", first, b"host: " + second.encode()))
+            response = client.response()
+            answers.append((response.status, response.getheader("Connection")))
+            assert client.closed_by_server()
+    with Client(server.port) as client:  # pipelined after a good one: that one is answered first
+        client.send(
+            raw("GET", "/install.sh", GATEWAY)
+            + raw("GET", "/install.sh", GATEWAY, b"Host: " + DASHBOARD.encode())
+        )
+        pipelined = [client.response().status, client.response().status]
+
+    assert answers == [(400, "close")] * 3
+    assert pipelined == [307, 400]
 
 
 # --- recording ----------------------------------------------------------------------------
