@@ -42,8 +42,8 @@ from .app import (
     GatewayApp,
     build_request,
     normalise_host,
-    origin_form,
     response_fields,
+    split_target,
 )
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
 from .recording import AsyncGroupCommitter, stamp_events
@@ -369,7 +369,7 @@ class Server:
 
     def environ(self, connection: Connection, message: Message) -> dict:
         target = message.target.decode("latin-1")
-        path, _, query = origin_form(target).partition("?")
+        path, _, query = split_target(target)[1].partition("?")
         environ = {
             "REQUEST_METHOD": message.method,
             "SCRIPT_NAME": "",

@@ -498,6 +498,29 @@ def test_a_request_with_two_host_fields_is_refused(server):
     assert pipelined == [307, 400]
 
 
+def test_an_absolute_form_target_is_routed_by_its_authority_not_the_host_field(server):
+    # RFC 9112 §3.2.2: the target's authority wins over the Host field.
+    cases = [
+        (
+            f"http://{GATEWAY}/install.sh",
+            DASHBOARD,
+            (307, "https://raw.example.com/acme/install.sh", b""),
+        ),
+        (f"http://{DASHBOARD}:8000/healthz", GATEWAY, (200, None, b"ok\n")),
+        ("http://evil.test/install.sh", GATEWAY, (404, None, b"")),
+    ]
+    rounds = []
+    for _ in range(2):  # first in threads (the rules load), then on the event loop
+        with Client(server.port) as client:
+            answers = []
+            for target, host, _ in cases:
+                client.send(raw("GET", target, host))
+                answers.append(summary(client.response()))
+            rounds.append(answers)
+
+    assert rounds == [[answer for *_, answer in cases]] * 2
+
+
 # --- recording ----------------------------------------------------------------------------
 
 
