@@ -82,7 +82,7 @@ class Connection(asyncio.Protocol):
         self.last_request = False
         self.refusal: tuple[int, bytes] | None = None  # why the parser was stopped
         self.head_size = 0  # bytes of the head's fields, as parsed
-        self.head_pending = 0  # bytes received while the head is incomplete
+        self.head_pending = 0  # bytes of reads wholly within an incomplete head
         self.body_size = 0
         self.head_started = 0.0
         self.last_active = time.monotonic()
@@ -118,9 +118,12 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes):
         self.last_active = time.monotonic()
+        head = self.message if self.head_started else None  # begun in an earlier read
         try:
             self.parser.feed_data(data)
-            if self.message is not None and self.head_started:
+            if head is not None and self.message is head and self.head_started:
+                # All of this read is the head's (httptools buffers a field
+                # line until it ends): a line that never ends still counts.
                 self.head_pending += len(data)
                 if self.head_pending > MAX_HEAD:
                     self._fail(431, b"request head too large")

@@ -10,6 +10,7 @@ be the request "in flight" of the pipelining and shutdown tests."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import http.client
@@ -519,6 +520,30 @@ def test_an_absolute_form_target_is_routed_by_its_authority_not_the_host_field(s
             rounds.append(answers)
 
     assert rounds == [[answer for *_, answer in cases]] * 2
+
+
+def test_ten_thousand_requests_in_one_write_are_all_answered(server):
+    # A read that ends partway through a request head is not all head bytes:
+    # no 431 for a head of 40 bytes.
+    warm_up(server.port)
+    count = 10_000
+    statuses: collections.Counter = collections.Counter()
+    with Client(server.port, timeout=20) as client:
+
+        def send_all() -> None:
+            with contextlib.suppress(OSError):
+                client.send(raw("GET", "/nothing-here", GATEWAY) * count)
+
+        sender = threading.Thread(target=send_all)
+        sender.start()
+        try:
+            for _ in range(count):
+                statuses[client.response().status] += 1
+        except (http.client.HTTPException, OSError) as error:
+            statuses[type(error).__name__] += 1
+        sender.join()
+
+    assert statuses == {404: count}
 
 
 # --- recording ----------------------------------------------------------------------------
