@@ -77,7 +77,8 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.message: Message | None = None
         self.queue: deque[Message] = deque()
-        self.busy = False
+        self.busy = False  # a request is being answered
+        self.answering = False  # _answer_queued is running
         self.closing = False
         self.last_request = False
         self.refusal: tuple[int, bytes] | None = None  # why the parser was stopped
@@ -185,8 +186,9 @@ class Connection(asyncio.Protocol):
     def on_message_complete(self):
         self.queue.append(self.message)
         self.message = None
-        if not self.busy:
-            self._next()
+        if len(self.queue) > 1:
+            self.transport.pause_reading()  # pipelined: hold the rest until we catch up
+        self._answer_queued()
 
     # --- answering ------------------------------------------------------------------------
 
@@ -201,13 +203,25 @@ class Connection(asyncio.Protocol):
         self.refusal = (status, reason)
         raise httptools.HttpParserError(reason.decode())
 
-    def _next(self) -> None:
-        if self.closing or not self.queue:
+    def _answer_queued(self) -> None:
+        """Answer the queued requests in turn, then the refusal that stopped
+        the parser, if any, or read on. A loop, not a recursion: an answer
+        given at once calls done(), which calls this again."""
+        if self.answering:
+            return  # done() from an answer given in the loop below
+        self.answering = True
+        try:
+            while self.queue and not self.busy and not self.closing:
+                self.busy = True
+                self.server.answer(self, self.queue.popleft())
+        finally:
+            self.answering = False
+        if self.busy or self.closing:
             return
-        if len(self.queue) > 1:
-            self.transport.pause_reading()  # pipelined: hold the rest until we catch up
-        self.busy = True
-        self.server.answer(self, self.queue.popleft())
+        if self.refusal is not None:  # the answers before it are out: now the refusal
+            self._fail(*self.refusal)
+        else:
+            self.transport.resume_reading()
 
     def finish(self, data: bytes, keep_alive: bool) -> None:
         """Write a whole response and go on with the next request (loop thread)."""
@@ -223,12 +237,7 @@ class Connection(asyncio.Protocol):
             self.closing = True
             self.transport.close()
             return
-        if self.queue:
-            self._next()
-        elif self.refusal is not None:  # the answers before it are out: now the refusal
-            self._fail(*self.refusal)
-        else:
-            self.transport.resume_reading()
+        self._answer_queued()
 
     def _fail(self, status: int, reason: bytes) -> None:
         if self.closing:

@@ -522,6 +522,27 @@ def test_an_absolute_form_target_is_routed_by_its_authority_not_the_host_field(s
     assert rounds == [[answer for *_, answer in cases]] * 2
 
 
+def test_thousands_of_requests_pipelined_behind_a_slow_one_are_all_answered(server):
+    # Each answered at once on the event loop once the slow one is done:
+    # answering them must not recurse once per request.
+    warm_up(server.port)
+    count = 2000
+    with Client(server.port, timeout=20) as client:
+        client.send(
+            raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO)
+            + raw("GET", "/nothing-here", GATEWAY) * count
+        )
+        first = summary(client.response())
+        rest = collections.Counter(client.response().status for _ in range(count))
+        client.send(raw("GET", "/healthz", DASHBOARD))
+        after = client.response().status
+
+    assert first == (200, None, MANIFEST_BODY)
+    assert rest == {404: count}
+    assert after == 200
+    assert "Traceback" not in server.output()
+
+
 def test_ten_thousand_requests_in_one_write_are_all_answered(server):
     # A read that ends partway through a request head is not all head bytes:
     # no 431 for a head of 40 bytes.
