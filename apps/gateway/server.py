@@ -56,13 +56,15 @@ KEEPALIVE_TIMEOUT = 75.0  # idle connections close after this (above common LB i
 HEAD_TIMEOUT = 30.0  # a request head must arrive in full within this
 SHUTDOWN_GRACE = 30.0
 WRITE_HIGH_WATER = 256 * 1024
+MAX_PIPELINED = 100  # parsed requests waiting per connection
+FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
 
 
 class Message:
     """One parsed request."""
 
-    __slots__ = ("method", "target", "headers", "body", "keep_alive", "version")
+    __slots__ = ("method", "target", "headers", "body", "keep_alive", "version", "size")
 
     def __init__(self):
         self.target = b""
@@ -71,19 +73,29 @@ class Message:
 
 
 class Connection(asyncio.Protocol):
+    """One client connection: requests parsed as they arrive and answered in
+    order, one at a time. What a client can make it hold is bounded: parsed
+    requests waiting for their turn (MAX_PIPELINED, or MAX_REQUEST_BODY bytes
+    of them), input read but not parsed (one read, while the queue is full),
+    and answers the client has not read (the transport's high-water mark:
+    past it, nothing more is answered until the client reads)."""
+
     def __init__(self, server: Server):
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.message: Message | None = None
         self.queue: deque[Message] = deque()
+        self.queued_bytes = 0  # heads and bodies of the requests in the queue
+        self.held = b""  # read, not parsed yet: the queue was full
         self.busy = False  # a request is being answered
         self.answering = False  # _answer_queued is running
+        self.write_paused = False  # answers past the high-water mark wait for the client
+        self.input_done = False  # nothing more is parsed (an upgrade, a refusal, the client's end)
         self.closing = False
-        self.last_request = False
         self.refusal: tuple[int, bytes] | None = None  # why the parser was stopped
         self.head_size = 0  # bytes of the head's fields, as parsed
-        self.head_pending = 0  # bytes of reads wholly within an incomplete head
+        self.head_pending = 0  # bytes of slices wholly within an incomplete head
         self.body_size = 0
         self.head_started = 0.0
         self.last_active = time.monotonic()
@@ -106,33 +118,57 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self):
         """The client closed its side: answer what it sent, then close."""
-        if self.busy or self.queue:
-            self.last_request = True
-            return True  # keep the transport open to write the answer
+        self.input_done = True
+        if self.busy or self.queue or self.held:
+            return True  # keep the transport open to write the answers
         return None
 
     def pause_writing(self):
+        self.write_paused = True
         self.writable.clear()
 
     def resume_writing(self):
+        self.write_paused = False
         self.writable.set()
+        self._answer_queued()
 
     def data_received(self, data: bytes):
         self.last_active = time.monotonic()
-        head = self.message if self.head_started else None  # begun in an earlier read
-        try:
-            self.parser.feed_data(data)
+        if self.held:  # read while reading was being paused: parsed after the rest
+            self.held += data
+            return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse `data` a slice at a time, holding back the rest (and reading
+        no more) once the queue is full."""
+        for start in range(0, len(data), FEED_SLICE):
+            if self.input_done or self.closing:
+                return
+            if self._queue_full():
+                self.held = data[start:]
+                self.transport.pause_reading()
+                return
+            piece = data[start : start + FEED_SLICE]
+            head = self.message if self.head_started else None  # begun in an earlier slice
+            try:
+                self.parser.feed_data(piece)
+            except httptools.HttpParserUpgrade:
+                self.input_done = True  # answered as a plain request, then closed
+                self.transport.pause_reading()
+                return
+            except httptools.HttpParserError:
+                self._fail(*(self.refusal or (400, b"malformed request")))
+                return
             if head is not None and self.message is head and self.head_started:
-                # All of this read is the head's (httptools buffers a field
+                # All of this slice is the head's (httptools buffers a field
                 # line until it ends): a line that never ends still counts.
-                self.head_pending += len(data)
+                self.head_pending += len(piece)
                 if self.head_pending > MAX_HEAD:
                     self._fail(431, b"request head too large")
-        except httptools.HttpParserUpgrade:
-            self.transport.pause_reading()  # answered as a plain request, then closed
-            self.last_request = True
-        except httptools.HttpParserError:
-            self._fail(*(self.refusal or (400, b"malformed request")))
+
+    def _queue_full(self) -> bool:
+        return len(self.queue) >= MAX_PIPELINED or self.queued_bytes >= self.server.max_body
 
     # --- httptools ------------------------------------------------------------------------
 
@@ -184,10 +220,10 @@ class Connection(asyncio.Protocol):
         self.message.body.append(body)
 
     def on_message_complete(self):
-        self.queue.append(self.message)
-        self.message = None
-        if len(self.queue) > 1:
-            self.transport.pause_reading()  # pipelined: hold the rest until we catch up
+        message, self.message = self.message, None
+        message.size = self.head_size + self.body_size
+        self.queue.append(message)
+        self.queued_bytes += message.size
         self._answer_queued()
 
     # --- answering ------------------------------------------------------------------------
@@ -204,23 +240,35 @@ class Connection(asyncio.Protocol):
         raise httptools.HttpParserError(reason.decode())
 
     def _answer_queued(self) -> None:
-        """Answer the queued requests in turn, then the refusal that stopped
-        the parser, if any, or read on. A loop, not a recursion: an answer
-        given at once calls done(), which calls this again."""
+        """Answer the queued requests in turn while the client reads its
+        answers, parse what was held back once the queue has room, then answer
+        the refusal that stopped the parser, if any, or read on. A loop, not a
+        recursion: an answer given at once calls done(), which calls this again."""
         if self.answering:
-            return  # done() from an answer given in the loop below
+            return  # from an answer given, or a request parsed, in the loop below
         self.answering = True
         try:
-            while self.queue and not self.busy and not self.closing:
-                self.busy = True
-                self.server.answer(self, self.queue.popleft())
+            while not self.closing:
+                if self.queue and not self.busy and not self.write_paused:
+                    message = self.queue.popleft()
+                    self.queued_bytes -= message.size
+                    self.busy = True
+                    self.server.answer(self, message)
+                elif self.held and not self._queue_full():
+                    data, self.held = self.held, b""
+                    self._feed(data)
+                else:
+                    break
         finally:
             self.answering = False
-        if self.busy or self.closing:
+        if self.closing or self.held:
             return
-        if self.refusal is not None:  # the answers before it are out: now the refusal
-            self._fail(*self.refusal)
-        else:
+        if not self.busy and not self.queue and self.refusal is not None:
+            self._fail(*self.refusal)  # the answers before it are out: now the refusal
+        elif not self.busy and not self.queue and self.input_done:
+            self.closing = True  # the client's end, and every answer given
+            self.transport.close()
+        elif not self.input_done:
             self.transport.resume_reading()
 
     def finish(self, data: bytes, keep_alive: bool) -> None:
@@ -233,7 +281,7 @@ class Connection(asyncio.Protocol):
     def done(self, keep_alive: bool) -> None:
         self.busy = False
         self.last_active = time.monotonic()
-        if not keep_alive or self.last_request or self.server.stopping:
+        if not keep_alive or self.server.stopping:
             self.closing = True
             self.transport.close()
             return
@@ -243,6 +291,8 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.transport.pause_reading()
+        self.input_done = True
+        self.held = b""
         if self.busy or self.queue:
             self.refusal = (status, reason)  # answered after the requests before it
             return

@@ -16,6 +16,7 @@ import csv
 import http.client
 import io
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -565,6 +566,55 @@ def test_ten_thousand_requests_in_one_write_are_all_answered(server):
         sender.join()
 
     assert statuses == {404: count}
+
+
+def test_requests_sent_before_the_client_closes_its_side_are_all_answered(server):
+    warm_up(server.port)
+    with Client(server.port) as client:
+        client.send(
+            raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO)
+            + raw("GET", "/install.sh", GATEWAY)
+            + raw("GET", "/healthz", DASHBOARD)
+        )
+        client.sock.shutdown(socket.SHUT_WR)
+        answers = [client.response().status for _ in range(3)]
+
+        assert answers == [200, 307, 200]
+        assert client.closed_by_server()
+
+
+def resident_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:", 1)[1].split()[0])
+
+
+def never_reading(port: int) -> socket.socket:
+    """A connection whose client reads nothing (and keeps its receive buffer small)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def test_a_client_that_never_reads_its_answers_is_not_read_either(server):
+    # Answers on the event loop wait for the client once a connection has
+    # enough of them waiting; its requests wait in the kernel, not in the worker.
+    warm_up(server.port)
+    (worker,) = workers(server.process.pid)
+    before = resident_kib(worker)
+    requests = raw("GET", "/nothing-here", GATEWAY) * 1000
+    sent = 0
+    with never_reading(server.port) as sock:
+        sock.setblocking(False)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            if select.select([], [sock], [], 0.1)[1]:
+                with contextlib.suppress(BlockingIOError):
+                    sent += sock.send(requests)
+        grown = resident_kib(worker) - before
+
+    assert sent < 16 * 2**20
+    assert grown < 32 * 1024
 
 
 # --- recording ----------------------------------------------------------------------------
