@@ -31,6 +31,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import unquote_to_bytes
 
@@ -50,15 +51,38 @@ from .recording import AsyncGroupCommitter, stamp_events
 
 log = logging.getLogger(__name__)
 
-MAX_HEAD = 64 * 1024  # request line and headers
-MAX_HEADERS = 100
-KEEPALIVE_TIMEOUT = 75.0  # idle connections close after this (above common LB idle timeouts)
-HEAD_TIMEOUT = 30.0  # a request head must arrive in full within this
-SHUTDOWN_GRACE = 30.0
-WRITE_HIGH_WATER = 256 * 1024
-MAX_PIPELINED = 100  # parsed requests waiting per connection
 FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may make a worker hold, and for how long: the SERVER_*
+    settings and MAX_REQUEST_BODY (README, "Production shape")."""
+
+    max_head: int  # request line and header fields, bytes (431)
+    max_headers: int  # header fields (431)
+    max_body: int  # a request body, bytes (413)
+    max_pipelined: int  # parsed requests waiting their turn on a connection
+    write_buffer: int  # answers waiting for the client: past it, nothing more is answered
+    head_timeout: float  # a request head must arrive whole within this
+    keepalive_timeout: float  # an idle connection is closed after this
+    shutdown_grace: float  # on SIGTERM, requests in flight get this long to finish
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        from django.conf import settings
+
+        return cls(
+            max_head=settings.SERVER_MAX_HEAD,
+            max_headers=settings.SERVER_MAX_HEADERS,
+            max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            max_pipelined=settings.SERVER_MAX_PIPELINED,
+            write_buffer=settings.SERVER_WRITE_BUFFER,
+            head_timeout=settings.SERVER_HEAD_TIMEOUT,
+            keepalive_timeout=settings.SERVER_KEEPALIVE_TIMEOUT,
+            shutdown_grace=settings.SERVER_SHUTDOWN_GRACE,
+        )
 
 
 class Message:
@@ -75,13 +99,14 @@ class Message:
 class Connection(asyncio.Protocol):
     """One client connection: requests parsed as they arrive and answered in
     order, one at a time. What a client can make it hold is bounded: parsed
-    requests waiting for their turn (MAX_PIPELINED, or MAX_REQUEST_BODY bytes
-    of them), input read but not parsed (one read, while the queue is full),
-    and answers the client has not read (the transport's high-water mark:
-    past it, nothing more is answered until the client reads)."""
+    requests waiting for their turn (max_pipelined, or max_body bytes of
+    them), input read but not parsed (one read, while the queue is full), and
+    answers the client has not read (write_buffer: past it, nothing more is
+    answered until the client reads)."""
 
     def __init__(self, server: Server):
         self.server = server
+        self.limits = server.limits
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.message: Message | None = None
@@ -106,7 +131,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        transport.set_write_buffer_limits(high=self.limits.write_buffer)
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
         self.server.connections.add(self)
@@ -164,11 +189,12 @@ class Connection(asyncio.Protocol):
                 # All of this slice is the head's (httptools buffers a field
                 # line until it ends): a line that never ends still counts.
                 self.head_pending += len(piece)
-                if self.head_pending > MAX_HEAD:
+                if self.head_pending > self.limits.max_head:
                     self._fail(431, b"request head too large")
 
     def _queue_full(self) -> bool:
-        return len(self.queue) >= MAX_PIPELINED or self.queued_bytes >= self.server.max_body
+        limits = self.limits
+        return len(self.queue) >= limits.max_pipelined or self.queued_bytes >= limits.max_body
 
     # --- httptools ------------------------------------------------------------------------
 
@@ -189,7 +215,7 @@ class Connection(asyncio.Protocol):
             self._refuse(400, b"more than one Host field")  # RFC 9112 §3.2: which one counts?
         headers.append((name, value))
         self._grow_head(len(name) + len(value) + 4)
-        if len(headers) > MAX_HEADERS:
+        if len(headers) > self.limits.max_headers:
             self._refuse(431, b"too many header fields")
 
     def on_headers_complete(self):
@@ -207,7 +233,7 @@ class Connection(asyncio.Protocol):
         the interim answer must not come before it)."""
         fields = {name.lower(): value for name, value in message.headers}
         length = fields.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.server.max_body:
+        if length.isdigit() and int(length) > self.limits.max_body:
             self._refuse(413, b"request body too large")
         continues = fields.get(b"expect", b"").lower() == b"100-continue"
         if continues and message.version == "1.1" and not self.busy and not self.queue:
@@ -215,7 +241,7 @@ class Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes):
         self.body_size += len(body)
-        if self.body_size > self.server.max_body:
+        if self.body_size > self.limits.max_body:
             self._refuse(413, b"request body too large")
         self.message.body.append(body)
 
@@ -230,7 +256,7 @@ class Connection(asyncio.Protocol):
 
     def _grow_head(self, size: int) -> None:
         self.head_size += size
-        if self.head_size > MAX_HEAD:
+        if self.head_size > self.limits.max_head:
             self._refuse(431, b"request head too large")
 
     def _refuse(self, status: int, reason: bytes) -> None:
@@ -303,21 +329,20 @@ class Connection(asyncio.Protocol):
     def idle_too_long(self, now: float) -> bool:
         if self.busy:
             return False
-        if self.head_started and now - self.head_started > HEAD_TIMEOUT:
+        if self.head_started and now - self.head_started > self.limits.head_timeout:
             return True
-        return now - self.last_active > KEEPALIVE_TIMEOUT
+        return now - self.last_active > self.limits.keepalive_timeout
 
 
 class Server:
     """One worker process's loop: the fast path, the thread pool, the committer."""
 
     def __init__(self, wsgi_application, gateway: GatewayApp, dashboard_hosts, threads: int):
-        from django.conf import settings
 
         self.application = wsgi_application
         self.gateway = gateway
         self.dashboard_hosts = frozenset(normalise_host(host) for host in dashboard_hosts)
-        self.max_body = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        self.limits = Limits.from_settings()
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
         self.connections: set[Connection] = set()
         self.stopping = False
@@ -492,7 +517,7 @@ class Server:
         """Stop accepting, let requests in flight finish, then close everything."""
         self.stopping = True
         server.close()
-        deadline = time.monotonic() + SHUTDOWN_GRACE
+        deadline = time.monotonic() + self.limits.shutdown_grace
         while time.monotonic() < deadline:
             for connection in [c for c in self.connections if not c.busy and not c.queue]:
                 connection.closing = True
