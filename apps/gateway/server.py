@@ -27,10 +27,9 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import unquote_to_bytes
@@ -66,6 +65,7 @@ class Limits:
     max_pipelined: int  # parsed requests waiting their turn on a connection
     write_buffer: int  # answers waiting for the client: past it, nothing more is answered
     head_timeout: float  # a request head must arrive whole within this
+    write_timeout: float  # answers a client reads none of are dropped after this
     keepalive_timeout: float  # an idle connection is closed after this
     shutdown_grace: float  # on SIGTERM, requests in flight get this long to finish
 
@@ -80,6 +80,7 @@ class Limits:
             max_pipelined=settings.SERVER_MAX_PIPELINED,
             write_buffer=settings.SERVER_WRITE_BUFFER,
             head_timeout=settings.SERVER_HEAD_TIMEOUT,
+            write_timeout=settings.SERVER_WRITE_TIMEOUT,
             keepalive_timeout=settings.SERVER_KEEPALIVE_TIMEOUT,
             shutdown_grace=settings.SERVER_SHUTDOWN_GRACE,
         )
@@ -124,8 +125,10 @@ class Connection(asyncio.Protocol):
         self.body_size = 0
         self.head_started = 0.0
         self.last_active = time.monotonic()
-        self.writable = threading.Event()
-        self.writable.set()
+        self.written = 0  # bytes handed to the transport
+        self.sent = 0  # of which the client had taken this many at the last look
+        self.write_progress = self.last_active  # when it last took some
+        self.drained: list[Future] = []  # threads waiting for the client to read
 
     # --- asyncio ----------------------------------------------------------------------
 
@@ -138,8 +141,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.closing = True
-        self.writable.set()  # a thread streaming to us must not wait forever
         self.server.connections.discard(self)
+        self._release_writers()
 
     def eof_received(self):
         """The client closed its side: answer what it sent, then close."""
@@ -150,11 +153,10 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self):
         self.write_paused = True
-        self.writable.clear()
 
     def resume_writing(self):
         self.write_paused = False
-        self.writable.set()
+        self._release_writers()
         self._answer_queued()
 
     def data_received(self, data: bytes):
@@ -237,7 +239,7 @@ class Connection(asyncio.Protocol):
             self._refuse(413, b"request body too large")
         continues = fields.get(b"expect", b"").lower() == b"100-continue"
         if continues and message.version == "1.1" and not self.busy and not self.queue:
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes):
         self.body_size += len(body)
@@ -301,8 +303,45 @@ class Connection(asyncio.Protocol):
         """Write a whole response and go on with the next request (loop thread)."""
         if self.closing:
             return
-        self.transport.write(data)
+        self.write(data)
         self.done(keep_alive)
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+        self.transport.write(data)
+
+    def write_from_thread(self, data: bytes, drained: Future | None) -> None:
+        """Write part of a response a thread streams; `drained` is resolved once
+        the client has read enough of what waits (ClientGone if it never will)."""
+        if self.closing:
+            if drained is not None:
+                drained.set_exception(ClientGone())
+            return
+        self.write(data)
+        if drained is not None:
+            self.drained.append(drained)
+            if not self.write_paused:
+                self._release_writers()
+
+    def _release_writers(self) -> None:
+        drained, self.drained = self.drained, []
+        for future in drained:
+            if self.closing:
+                future.set_exception(ClientGone())
+            else:
+                future.set_result(None)
+
+    def abort(self) -> None:
+        """Close at once, dropping what the client has not read."""
+        self.closing = True
+        self.transport.abort()
+
+    def write_stalled(self, now: float) -> bool:
+        """Whether answers have waited write_timeout for a client that reads none of them."""
+        sent = self.written - self.transport.get_write_buffer_size()
+        if sent > self.sent or sent == self.written:
+            self.sent, self.write_progress = sent, now
+        return now - self.write_progress > self.limits.write_timeout
 
     def done(self, keep_alive: bool) -> None:
         self.busy = False
@@ -323,7 +362,7 @@ class Connection(asyncio.Protocol):
             self.refusal = (status, reason)  # answered after the requests before it
             return
         self.closing = True
-        self.transport.write(plain_response(status, reason, keep_alive=False))
+        self.write(plain_response(status, reason, keep_alive=False))
         self.transport.close()
 
     def idle_too_long(self, now: float) -> bool:
@@ -492,9 +531,12 @@ class Server:
         """Once a second: the Date header, and idle connections closed."""
         self.date = b"Date: " + formatdate(usegmt=True).encode("ascii") + b"\r\n"
         now = time.monotonic()
-        for connection in [c for c in self.connections if c.idle_too_long(now)]:
-            connection.closing = True
-            connection.transport.close()
+        for connection in list(self.connections):
+            if connection.write_stalled(now):
+                connection.abort()
+            elif connection.idle_too_long(now):
+                connection.closing = True
+                connection.transport.close()
         self.loop.call_later(1.0, self.tick)
 
     async def serve(self, listener: socket.socket) -> None:
@@ -534,8 +576,11 @@ class ClientGone(ConnectionError):
 
 class ResponseWriter:
     """A WSGI response written from a pool thread to the connection's loop:
-    Content-Length when the application gives one, chunked otherwise (HTTP/1.1),
-    waiting while the client reads slower than we write."""
+    Content-Length when the application gives one, chunked otherwise (HTTP/1.1).
+    The thread hands over write_buffer bytes without waiting (most answers
+    whole: a slow reader holds no thread for them); past that, it waits for
+    the client to read (write_timeout at most, then the connection is closed
+    and the thread is free)."""
 
     def __init__(self, server: Server, connection: Connection, message: Message):
         self.loop = server.loop
@@ -547,6 +592,7 @@ class ResponseWriter:
         self.chunked = False
         self.keep_alive = message.keep_alive
         self.no_body = message.method == "HEAD"
+        self.unconfirmed = 0  # bytes handed over since the client was last seen reading
 
     def start_response(self, status: str, headers: list, exc_info=None):
         if exc_info is not None and self.sent_head:
@@ -595,16 +641,20 @@ class ResponseWriter:
 
     def _send(self, data: bytes) -> None:
         connection = self.connection
-        while not connection.writable.wait(1.0):
-            if connection.closing:
-                break
         if connection.closing:
             raise ClientGone
-        self.loop.call_soon_threadsafe(self._write_if_open, data)
-
-    def _write_if_open(self, data: bytes) -> None:
-        if not self.connection.closing:
-            self.connection.transport.write(data)
+        self.unconfirmed += len(data)
+        if self.unconfirmed < self.server.limits.write_buffer:
+            self.loop.call_soon_threadsafe(connection.write_from_thread, data, None)
+            return
+        self.unconfirmed = 0
+        drained = Future()
+        self.loop.call_soon_threadsafe(connection.write_from_thread, data, drained)
+        try:
+            drained.result(timeout=self.server.limits.write_timeout)
+        except TimeoutError:
+            self.loop.call_soon_threadsafe(connection.abort)
+            raise ClientGone from None
 
     def _finish(self, tail: bytes) -> None:
         if self.connection.closing:

@@ -523,6 +523,17 @@ def test_an_absolute_form_target_is_routed_by_its_authority_not_the_host_field(s
     assert rounds == [[answer for *_, answer in cases]] * 2
 
 
+def answer_or_close(client: Client) -> tuple[int | str, float]:
+    """The status the server answers with (or how it ends the connection), and when."""
+    try:
+        status: int | str = client.response().status
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        status = "closed"
+    except TimeoutError:
+        status = "nothing"
+    return status, time.monotonic()
+
+
 def test_thousands_of_requests_pipelined_behind_a_slow_one_are_all_answered(server):
     # Each answered at once on the event loop once the slow one is done:
     # answering them must not recurse once per request.
@@ -615,6 +626,57 @@ def test_a_client_that_never_reads_its_answers_is_not_read_either(server):
 
     assert sent < 16 * 2**20
     assert grown < 32 * 1024
+
+
+def test_clients_that_never_read_cannot_take_the_threads(start_server):
+    # Six clients pipeline requests for a 200 KB static file and read nothing:
+    # the two threads must not wait on them.
+    server = start_server(SERVER_THREADS="2")
+    static = raw("GET", "/static/vendor/chart.umd.min.js", DASHBOARD)
+    hogs = [never_reading(server.port) for _ in range(6)]
+    try:
+        for hog in hogs:
+            hog.sendall(static * 40)
+        time.sleep(2)
+        answers = []
+        for host, target in (
+            (DASHBOARD, "/healthz"),
+            (DASHBOARD, "/accounts/login/"),
+            (GATEWAY, "/install.sh"),
+        ):
+            with Client(server.port, timeout=5) as canary:
+                canary.send(raw("GET", target, host))
+                answers.append(answer_or_close(canary)[0])
+    finally:
+        for hog in hogs:
+            hog.close()
+
+    assert answers == [200, 200, 307]
+
+
+def test_a_write_the_client_does_not_read_frees_its_thread_after_the_write_timeout(start_server):
+    # An answer larger than the write buffer waits for its client: 2 s at most.
+    server = start_server(SERVER_THREADS="1", SERVER_WRITE_BUFFER="16384", SERVER_WRITE_TIMEOUT="2")
+    with never_reading(server.port) as hog:
+        hog.sendall(raw("GET", "/static/vendor/chart.umd.min.js", DASHBOARD) * 40)
+        time.sleep(1)  # past what the kernel's buffers hold, its thread waits for it
+        started = time.monotonic()
+        with Client(server.port, timeout=10) as canary:
+            canary.send(raw("GET", "/healthz", DASHBOARD))
+            answer, answered = answer_or_close(canary)
+        hog.settimeout(5)
+        try:
+            while hog.recv(65536):
+                pass
+            hog_closed = True
+        except ConnectionResetError:
+            hog_closed = True
+        except TimeoutError:
+            hog_closed = False
+
+    assert answer == 200
+    assert answered - started < 4
+    assert hog_closed
 
 
 # --- recording ----------------------------------------------------------------------------
