@@ -65,6 +65,8 @@ class Limits:
     max_pipelined: int  # parsed requests waiting their turn on a connection
     write_buffer: int  # answers waiting for the client: past it, nothing more is answered
     head_timeout: float  # a request head must arrive whole within this
+    body_timeout: float  # longest silence within a request body
+    body_min_rate: float  # bytes a second a body must average once body_timeout has passed
     write_timeout: float  # answers a client reads none of are dropped after this
     keepalive_timeout: float  # an idle connection is closed after this
     shutdown_grace: float  # on SIGTERM, requests in flight get this long to finish
@@ -80,6 +82,8 @@ class Limits:
             max_pipelined=settings.SERVER_MAX_PIPELINED,
             write_buffer=settings.SERVER_WRITE_BUFFER,
             head_timeout=settings.SERVER_HEAD_TIMEOUT,
+            body_timeout=settings.SERVER_BODY_TIMEOUT,
+            body_min_rate=settings.SERVER_BODY_MIN_RATE,
             write_timeout=settings.SERVER_WRITE_TIMEOUT,
             keepalive_timeout=settings.SERVER_KEEPALIVE_TIMEOUT,
             shutdown_grace=settings.SERVER_SHUTDOWN_GRACE,
@@ -123,7 +127,10 @@ class Connection(asyncio.Protocol):
         self.head_size = 0  # bytes of the head's fields, as parsed
         self.head_pending = 0  # bytes of slices wholly within an incomplete head
         self.body_size = 0
-        self.head_started = 0.0
+        self.head_started = 0.0  # when the head in progress began (0: none is)
+        self.body_started = 0.0  # when the body in progress began
+        self.body_last = 0.0  # when the last of it arrived
+        self.served = False  # a request was answered (before: the first is awaited)
         self.last_active = time.monotonic()
         self.written = 0  # bytes handed to the transport
         self.sent = 0  # of which the client had taken this many at the last look
@@ -226,6 +233,7 @@ class Connection(asyncio.Protocol):
         message.version = self.parser.get_http_version()
         message.keep_alive = self.parser.should_keep_alive() and not self.parser.should_upgrade()
         self.head_started = 0.0
+        self.body_started = self.body_last = self.last_active
         if message.method not in ("GET", "HEAD"):
             self._expect_body(message)
 
@@ -243,6 +251,7 @@ class Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes):
         self.body_size += len(body)
+        self.body_last = self.last_active
         if self.body_size > self.limits.max_body:
             self._refuse(413, b"request body too large")
         self.message.body.append(body)
@@ -345,6 +354,7 @@ class Connection(asyncio.Protocol):
 
     def done(self, keep_alive: bool) -> None:
         self.busy = False
+        self.served = True
         self.last_active = time.monotonic()
         if not keep_alive or self.server.stopping:
             self.closing = True
@@ -365,12 +375,34 @@ class Connection(asyncio.Protocol):
         self.write(plain_response(status, reason, keep_alive=False))
         self.transport.close()
 
-    def idle_too_long(self, now: float) -> bool:
-        if self.busy:
-            return False
-        if self.head_started and now - self.head_started > self.limits.head_timeout:
-            return True
-        return now - self.last_active > self.limits.keepalive_timeout
+    def check_deadlines(self, now: float) -> None:
+        """Once a second (Server.tick): end what the client has let lapse.
+        Answers nobody reads are dropped; a request that arrives too slowly is
+        answered 408: its head must come whole within head_timeout, its body
+        with no silence of body_timeout and, past that, body_min_rate bytes a
+        second on average; an idle connection is closed after
+        keepalive_timeout (head_timeout before its first request)."""
+        if self.write_stalled(now):
+            self.abort()
+            return
+        if self.closing or self.held or self.input_done:
+            return  # held: the wait is ours, not the client's
+        limits = self.limits
+        if self.message is not None:
+            if self.head_started:
+                late = now - self.head_started > limits.head_timeout
+            else:
+                late = now - self.body_last > limits.body_timeout or (
+                    now - self.body_started
+                    > limits.body_timeout + self.body_size / limits.body_min_rate
+                )
+            if late:
+                self._fail(408, b"request timeout")
+        elif not self.busy and not self.queue:
+            idle = limits.keepalive_timeout if self.served else limits.head_timeout
+            if now - self.last_active > idle:
+                self.closing = True
+                self.transport.close()
 
 
 class Server:
@@ -528,15 +560,11 @@ class Server:
     # --- the process --------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Once a second: the Date header, and idle connections closed."""
+        """Once a second: the Date header, and each connection's deadlines."""
         self.date = b"Date: " + formatdate(usegmt=True).encode("ascii") + b"\r\n"
         now = time.monotonic()
         for connection in list(self.connections):
-            if connection.write_stalled(now):
-                connection.abort()
-            elif connection.idle_too_long(now):
-                connection.closing = True
-                connection.transport.close()
+            connection.check_deadlines(now)
         self.loop.call_later(1.0, self.tick)
 
     async def serve(self, listener: socket.socket) -> None:

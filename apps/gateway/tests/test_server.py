@@ -534,6 +534,31 @@ def answer_or_close(client: Client) -> tuple[int | str, float]:
     return status, time.monotonic()
 
 
+def test_a_request_body_that_stops_or_only_trickles_is_cut_off(start_server):
+    server = start_server(SERVER_BODY_TIMEOUT="1", SERVER_BODY_MIN_RATE="100")
+    head = raw("POST", "/events", GATEWAY, TOKEN, b"Content-Length: 1000")
+    with Client(server.port, timeout=8) as silent:  # a few bytes, then nothing
+        silent.send(head + b'{"ev')
+        started = time.monotonic()
+        silent_answer, ended = answer_or_close(silent)
+        silent_for = ended - started
+    with Client(server.port, timeout=8) as trickling:  # a byte every 0.4 s: 2.5 bytes/s
+        trickling.send(head)
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            for byte in b'{"event":"' + b"x" * 40:
+                trickling.send(bytes([byte]))
+                if select.select([trickling.sock], [], [], 0.4)[0]:
+                    break  # answered or closed
+        trickle_answer, ended = answer_or_close(trickling)
+        trickled_for = ended - started
+
+    assert silent_answer == 408
+    assert 0.9 < silent_for < 3
+    assert trickle_answer == 408
+    assert trickled_for < 4
+
+
 def test_thousands_of_requests_pipelined_behind_a_slow_one_are_all_answered(server):
     # Each answered at once on the event loop once the slow one is done:
     # answering them must not recurse once per request.
