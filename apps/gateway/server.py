@@ -50,6 +50,7 @@ from .recording import AsyncGroupCommitter, stamp_events
 
 log = logging.getLogger(__name__)
 
+STOP_PATIENCE = 2.0  # on a stop, answers nobody reads are dropped after this (seconds)
 FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
 
@@ -345,12 +346,13 @@ class Connection(asyncio.Protocol):
         self.closing = True
         self.transport.abort()
 
-    def write_stalled(self, now: float) -> bool:
-        """Whether answers have waited write_timeout for a client that reads none of them."""
+    def write_stalled(self, now: float, patience: float) -> bool:
+        """Whether answers have waited `patience` seconds for a client that
+        reads none of them."""
         sent = self.written - self.transport.get_write_buffer_size()
         if sent > self.sent or sent == self.written:
             self.sent, self.write_progress = sent, now
-        return now - self.write_progress > self.limits.write_timeout
+        return now - self.write_progress > patience
 
     def done(self, keep_alive: bool) -> None:
         self.busy = False
@@ -382,7 +384,7 @@ class Connection(asyncio.Protocol):
         with no silence of body_timeout and, past that, body_min_rate bytes a
         second on average; an idle connection is closed after
         keepalive_timeout (head_timeout before its first request)."""
-        if self.write_stalled(now):
+        if self.write_stalled(now, self.limits.write_timeout):
             self.abort()
             return
         if self.closing or self.held or self.input_done:
@@ -584,15 +586,23 @@ class Server:
         await self.shut_down(server)
 
     async def shut_down(self, server) -> None:
-        """Stop accepting, let requests in flight finish, then close everything."""
+        """Stop accepting, let the requests being answered finish and their
+        answers be read, then close everything: within shutdown_grace. A
+        connection answering nothing is closed (requests still queued on it
+        go unanswered, as after any close); one whose client has read nothing
+        of its answers for STOP_PATIENCE is cut off."""
         self.stopping = True
         server.close()
         deadline = time.monotonic() + self.limits.shutdown_grace
-        while time.monotonic() < deadline:
-            for connection in [c for c in self.connections if not c.busy and not c.queue]:
-                connection.closing = True
-                connection.transport.close()
-            if not self.connections and self.committer.idle():
+        while True:
+            now = time.monotonic()
+            for connection in list(self.connections):
+                if now > deadline or connection.write_stalled(now, STOP_PATIENCE):
+                    connection.abort()
+                elif not connection.busy and not connection.closing:
+                    connection.closing = True
+                    connection.transport.close()
+            if now > deadline or (not self.connections and self.committer.idle()):
                 break
             await asyncio.sleep(0.05)
         self.threads.shutdown(wait=False, cancel_futures=True)

@@ -624,6 +624,20 @@ def resident_kib(pid: int) -> int:
     return int(status.split("VmRSS:", 1)[1].split()[0])
 
 
+def flood(sock: socket.socket, request: bytes, seconds: float) -> int:
+    """Send `request` over and over for `seconds`, as much as the server takes
+    (reading nothing); how many bytes it took."""
+    sock.setblocking(False)
+    requests = request * 1000
+    sent = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if select.select([], [sock], [], 0.1)[1]:
+            with contextlib.suppress(BlockingIOError):
+                sent += sock.send(requests)
+    return sent
+
+
 def never_reading(port: int) -> socket.socket:
     """A connection whose client reads nothing (and keeps its receive buffer small)."""
     sock = socket.socket()
@@ -638,15 +652,8 @@ def test_a_client_that_never_reads_its_answers_is_not_read_either(server):
     warm_up(server.port)
     (worker,) = workers(server.process.pid)
     before = resident_kib(worker)
-    requests = raw("GET", "/nothing-here", GATEWAY) * 1000
-    sent = 0
     with never_reading(server.port) as sock:
-        sock.setblocking(False)
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline:
-            if select.select([], [sock], [], 0.1)[1]:
-                with contextlib.suppress(BlockingIOError):
-                    sent += sock.send(requests)
+        sent = flood(sock, raw("GET", "/nothing-here", GATEWAY), seconds=8)
         grown = resident_kib(worker) - before
 
     assert sent < 16 * 2**20
@@ -794,6 +801,37 @@ def test_a_killed_worker_is_replaced_and_sigterm_lets_the_request_in_flight_fini
     assert workers(master) == set()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_sigterm_under_hostile_clients_lets_the_request_in_flight_finish_then_stops(
+    start_server, slow_registry
+):
+    # Clients that never read, a head and a body that never end, an idle
+    # connection: none of them holds the stop for the grace period (30 s).
+    server = start_server()
+    warm_up(server.port)
+    hostile = [never_reading(server.port) for _ in range(3)]
+    for sock in hostile:
+        flood(sock, raw("GET", "/nothing-here", GATEWAY), seconds=1)
+    slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
+    slow[0].sendall(b"GET /install.sh HTTP/1.1\r\nHost: get.acme.test\r\nX-Slow: ")
+    slow[1].sendall(raw("POST", "/events", GATEWAY, TOKEN, b"Content-Length: 100") + b"{")
+    try:
+        with Client(server.port) as busy:
+            busy.send(raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO))
+            assert slow_registry.asked.wait(5)
+            server.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            in_flight = summary(busy.response())
+            code = server.process.wait(timeout=40)
+            stopped_after = time.monotonic() - signalled
+    finally:
+        for sock in hostile + slow:
+            sock.close()
+
+    assert in_flight == (200, None, MANIFEST_BODY)
+    assert code == 0
+    assert stopped_after < 8
 
 
 def test_a_second_server_on_a_port_already_served_does_not_start(server):
