@@ -200,6 +200,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY", str(5 * 102
 SERVER_MAX_HEAD = int(os.environ.get("SERVER_MAX_HEAD", str(64 * 1024)))
 SERVER_MAX_HEADERS = int(os.environ.get("SERVER_MAX_HEADERS", "100"))
 SERVER_MAX_PIPELINED = int(os.environ.get("SERVER_MAX_PIPELINED", "100"))
+SERVER_MAX_CONNECTIONS = int(os.environ.get("SERVER_MAX_CONNECTIONS", "10000"))
 SERVER_WRITE_BUFFER = int(os.environ.get("SERVER_WRITE_BUFFER", str(256 * 1024)))
 SERVER_HEAD_TIMEOUT = float(os.environ.get("SERVER_HEAD_TIMEOUT", "30"))
 SERVER_BODY_TIMEOUT = float(os.environ.get("SERVER_BODY_TIMEOUT", "20"))

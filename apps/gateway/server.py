@@ -22,13 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -51,6 +53,10 @@ from .recording import AsyncGroupCommitter, stamp_events
 log = logging.getLogger(__name__)
 
 STOP_PATIENCE = 2.0  # on a stop, answers nobody reads are dropped after this (seconds)
+ROOM_SEARCH = 64  # connections looked at for one to close at max_connections
+FILES_KEPT = (
+    256  # file descriptors a worker keeps for other than clients (database, Redis, upstreams)
+)
 FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
 
@@ -64,6 +70,7 @@ class Limits:
     max_headers: int  # header fields (431)
     max_body: int  # a request body, bytes (413)
     max_pipelined: int  # parsed requests waiting their turn on a connection
+    max_connections: int  # per worker; past it, the connection idle longest is closed
     write_buffer: int  # answers waiting for the client: past it, nothing more is answered
     head_timeout: float  # a request head must arrive whole within this
     body_timeout: float  # longest silence within a request body
@@ -81,6 +88,7 @@ class Limits:
             max_headers=settings.SERVER_MAX_HEADERS,
             max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
             max_pipelined=settings.SERVER_MAX_PIPELINED,
+            max_connections=max(1, min(settings.SERVER_MAX_CONNECTIONS, open_files() - FILES_KEPT)),
             write_buffer=settings.SERVER_WRITE_BUFFER,
             head_timeout=settings.SERVER_HEAD_TIMEOUT,
             body_timeout=settings.SERVER_BODY_TIMEOUT,
@@ -145,11 +153,12 @@ class Connection(asyncio.Protocol):
         transport.set_write_buffer_limits(high=self.limits.write_buffer)
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
-        self.server.connections.add(self)
+        if not self.server.admit(self):
+            self.abort()
 
     def connection_lost(self, exc):
         self.closing = True
-        self.server.connections.discard(self)
+        self.server.connections.pop(self, None)
         self._release_writers()
 
     def eof_received(self):
@@ -168,7 +177,10 @@ class Connection(asyncio.Protocol):
         self._answer_queued()
 
     def data_received(self, data: bytes):
+        if self.closing:
+            return
         self.last_active = time.monotonic()
+        self.server.connections.move_to_end(self)  # the last to make room for others
         if self.held:  # read while reading was being paused: parsed after the rest
             self.held += data
             return
@@ -346,6 +358,12 @@ class Connection(asyncio.Protocol):
         self.closing = True
         self.transport.abort()
 
+    def can_make_room(self) -> bool:
+        """Nothing is being answered, waits to be, or waits for the client to read it."""
+        return not (
+            self.closing or self.busy or self.queue or self.transport.get_write_buffer_size()
+        )
+
     def write_stalled(self, now: float, patience: float) -> bool:
         """Whether answers have waited `patience` seconds for a client that
         reads none of them."""
@@ -417,13 +435,29 @@ class Server:
         self.dashboard_hosts = frozenset(normalise_host(host) for host in dashboard_hosts)
         self.limits = Limits.from_settings()
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
-        self.connections: set[Connection] = set()
+        # Least recently active first: those idle longest make room at max_connections.
+        self.connections: OrderedDict[Connection, None] = OrderedDict()
         self.stopping = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.committer: AsyncGroupCommitter | None = None
         self.date = b""  # the Date field line, set every second
         self._rendered: dict[int, tuple] = {}
         self.server_name = ("", "0")
+
+    def admit(self, connection: Connection) -> bool:
+        """Count a new connection in. At max_connections, the connection idle
+        longest (of the ROOM_SEARCH idle longest, one that is answering nothing)
+        is closed to make room; False when none can."""
+        connections = self.connections
+        if len(connections) >= self.limits.max_connections:
+            candidates = itertools.islice(connections, ROOM_SEARCH)
+            idle = next((c for c in candidates if c.can_make_room()), None)
+            if idle is None:
+                return False
+            del connections[idle]
+            idle.abort()
+        connections[connection] = None
+        return True
 
     # --- the fast path --------------------------------------------------------------------
 
@@ -750,6 +784,19 @@ def run_worker(host: str, port: int, threads: int) -> None:
     uvloop.run(server.serve(listener))
 
 
+def open_files(raise_to_hard_limit: bool = False) -> int:
+    """The process's limit on open files (each connection is one), first
+    raised to the hard limit when asked: the usual soft limit of 1,024 would
+    cap a worker far below what it can serve."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if raise_to_hard_limit and soft != hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return soft
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A socket of the worker's own on the shared port (SO_REUSEPORT): the
     kernel spreads new connections evenly over the workers. With one socket
@@ -766,6 +813,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from django.db import connections
 
     socket.create_server((host, port)).close()  # taken, even with SO_REUSEPORT: fail here
+    open_files(raise_to_hard_limit=True)  # the workers inherit it
     connections.close_all()
     children: dict[int, int] = {}
     stopping = False

@@ -711,6 +711,23 @@ def test_a_write_the_client_does_not_read_frees_its_thread_after_the_write_timeo
     assert hog_closed
 
 
+def test_past_max_connections_the_connections_idle_longest_make_room(start_server):
+    server = start_server(SERVER_MAX_CONNECTIONS="20")
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(30)]
+    try:
+        with Client(server.port, timeout=5) as canary:
+            canary.send(raw("GET", "/healthz", DASHBOARD))
+            answer = answer_or_close(canary)[0]
+        time.sleep(0.5)
+        closed = [i for i, sock in enumerate(idle) if select.select([sock], [], [], 0)[0]]
+    finally:
+        for sock in idle:
+            sock.close()
+
+    assert answer == 200
+    assert closed == list(range(11))  # room for ten of them and the canary
+
+
 # --- recording ----------------------------------------------------------------------------
 
 
