@@ -57,6 +57,7 @@ ROOM_SEARCH = 64  # connections looked at for one to close at max_connections
 FILES_KEPT = (
     256  # file descriptors a worker keeps for other than clients (database, Redis, upstreams)
 )
+ANSWERS_PER_TURN = 64  # pipelined requests answered at once before other connections' turn
 FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
 
@@ -293,13 +294,19 @@ class Connection(asyncio.Protocol):
         """Answer the queued requests in turn while the client reads its
         answers, parse what was held back once the queue has room, then answer
         the refusal that stopped the parser, if any, or read on. A loop, not a
-        recursion: an answer given at once calls done(), which calls this again."""
+        recursion: an answer given at once calls done(), which calls this again.
+        ANSWERS_PER_TURN at most, then the other connections' turn."""
         if self.answering:
             return  # from an answer given, or a request parsed, in the loop below
         self.answering = True
+        answered = 0
         try:
             while not self.closing:
                 if self.queue and not self.busy and not self.write_paused:
+                    if answered == ANSWERS_PER_TURN:
+                        self.server.loop.call_soon(self._answer_queued)
+                        return
+                    answered += 1
                     message = self.queue.popleft()
                     self.queued_bytes -= message.size
                     self.busy = True
