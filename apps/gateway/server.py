@@ -130,6 +130,8 @@ class Connection(asyncio.Protocol):
         self.held = b""  # read, not parsed yet: the queue was full
         self.busy = False  # a request is being answered
         self.answering = False  # _answer_queued is running
+        self.answered_in_turn = 0  # requests answered since this turn began
+        self.waiting_turn = False  # ANSWERS_PER_TURN of them: the rest wait for the next round
         self.write_paused = False  # answers past the high-water mark wait for the client
         self.input_done = False  # nothing more is parsed (an upgrade, a refusal, the client's end)
         self.closing = False
@@ -182,6 +184,8 @@ class Connection(asyncio.Protocol):
             return
         self.last_active = time.monotonic()
         self.server.connections.move_to_end(self)  # the last to make room for others
+        if not self.waiting_turn:
+            self.answered_in_turn = 0  # a read: a turn of its own
         if self.held:  # read while reading was being paused: parsed after the rest
             self.held += data
             return
@@ -295,18 +299,20 @@ class Connection(asyncio.Protocol):
         answers, parse what was held back once the queue has room, then answer
         the refusal that stopped the parser, if any, or read on. A loop, not a
         recursion: an answer given at once calls done(), which calls this again.
-        ANSWERS_PER_TURN at most, then the other connections' turn."""
+        ANSWERS_PER_TURN requests answered in one turn (a read, or the round
+        after the last turn), then the other connections have theirs: the
+        rest wait for the loop's next round."""
         if self.answering:
             return  # from an answer given, or a request parsed, in the loop below
         self.answering = True
-        answered = 0
         try:
             while not self.closing:
-                if self.queue and not self.busy and not self.write_paused:
-                    if answered == ANSWERS_PER_TURN:
-                        self.server.loop.call_soon(self._answer_queued)
-                        return
-                    answered += 1
+                if self.queue and not self.busy and not self.write_paused and not self.waiting_turn:
+                    if self.answered_in_turn == ANSWERS_PER_TURN:
+                        self.waiting_turn = True
+                        self.server.loop.call_soon(self._next_turn)
+                        break
+                    self.answered_in_turn += 1
                     message = self.queue.popleft()
                     self.queued_bytes -= message.size
                     self.busy = True
@@ -327,6 +333,11 @@ class Connection(asyncio.Protocol):
             self.transport.close()
         elif not self.input_done:
             self.transport.resume_reading()
+
+    def _next_turn(self) -> None:
+        self.waiting_turn = False
+        self.answered_in_turn = 0
+        self._answer_queued()
 
     def finish(self, data: bytes, keep_alive: bool) -> None:
         """Write a whole response and go on with the next request (loop thread)."""
