@@ -14,7 +14,9 @@ Everything else — dashboard and API hosts, a host not yet in the routing
 table, an answer that proxies or fetches, a request with a body — runs the
 WSGI application (scarf.wsgi) in a pool of threads, with the raw request
 target as RAW_URI. Each connection answers its requests in order, one at a
-time.
+time. What one client can make a worker hold, and for how long, is bounded
+(Limits: the SERVER_* settings), so a slow or hostile client costs only its
+own connection.
 """
 
 from __future__ import annotations
@@ -52,11 +54,10 @@ from .recording import AsyncGroupCommitter, stamp_events
 
 log = logging.getLogger(__name__)
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 STOP_PATIENCE = 2.0  # on a stop, answers nobody reads are dropped after this (seconds)
 ROOM_SEARCH = 64  # connections looked at for one to close at max_connections
-FILES_KEPT = (
-    256  # file descriptors a worker keeps for other than clients (database, Redis, upstreams)
-)
+FILES_KEPT = 256  # file descriptors kept for the database, Redis, upstreams
 ANSWERS_PER_TURN = 64  # pipelined requests answered at once before other connections' turn
 FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
@@ -447,7 +448,6 @@ class Server:
     """One worker process's loop: the fast path, the thread pool, the committer."""
 
     def __init__(self, wsgi_application, gateway: GatewayApp, dashboard_hosts, threads: int):
-
         self.application = wsgi_application
         self.gateway = gateway
         self.dashboard_hosts = frozenset(normalise_host(host) for host in dashboard_hosts)
@@ -632,7 +632,7 @@ class Server:
             lambda: Connection(self), sock=listener, backlog=2048
         )
         stopped = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             self.loop.add_signal_handler(signum, stopped.set)
         await stopped.wait()
         await self.shut_down(server)
@@ -837,19 +837,28 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     stopping = False
 
     def spawn() -> None:
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            code = 0
-            try:
-                run_worker(host, port, threads)
-            except BaseException:
-                log.exception("worker failed")
-                code = 1
-            finally:
-                os._exit(code)
-        children[pid] = pid
+        """Start a worker, unless stopping: a stop is held off until it is
+        counted among the children, so it is stopped with them."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            if stopping:
+                return
+            pid = os.fork()
+            if pid == 0:
+                for signum in STOP_SIGNALS:
+                    signal.signal(signum, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                code = 0
+                try:
+                    run_worker(host, port, threads)
+                except BaseException:
+                    log.exception("worker failed")
+                    code = 1
+                finally:
+                    os._exit(code)
+            children[pid] = pid
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(signum, frame):
         nonlocal stopping
@@ -858,8 +867,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     for _ in range(workers):
         spawn()
     log.info("serving on http://%s:%d/ with %d workers", host, port, workers)

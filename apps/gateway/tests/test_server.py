@@ -851,6 +851,31 @@ def test_sigterm_under_hostile_clients_lets_the_request_in_flight_finish_then_st
     assert stopped_after < 8
 
 
+def test_sigterm_while_a_worker_is_being_replaced_stops_every_worker(start_server):
+    # The master waits half a second before replacing a dead worker: a stop
+    # then must not start a worker that nothing stops.
+    server = start_server()
+    master = server.process.pid
+    deadline = time.monotonic() + 10
+    while not (first := workers(master)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (worker,) = first
+
+    os.kill(worker, signal.SIGKILL)
+    time.sleep(0.1)
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        code = server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        code = "still running"
+    left = workers(master)
+    for pid in left:
+        os.kill(pid, signal.SIGTERM)
+
+    assert code == 0
+    assert left == set()
+
+
 def test_a_second_server_on_a_port_already_served_does_not_start(server):
     # Workers bind with SO_REUSEPORT, which would let a second server (an old
     # instance left running, a typo in PORT) share the port silently.
