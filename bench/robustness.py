@@ -65,12 +65,17 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.gateway import running  # noqa: E402
-from bench.table import hostname, manifest  # noqa: E402
+from bench.gateway import (  # noqa: E402
+    DATABASE_SERVER,
+    populate,
+    recreate_database,
+    running,
+    write_nginx_config,
+)
+from bench.table import hostname  # noqa: E402
 from scarf.ports import free_port  # noqa: E402
 
 PYTHON = sys.executable
-DATABASE_SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 DATABASE_NAME = "scarf_bench_robustness"
 SERVERS = ("scarf", "gunicorn", "nginx+scarf", "nginx+gunicorn")
 
@@ -365,20 +370,9 @@ def memory(groups: list[int]) -> dict[tuple[int, str], float]:
 
 def nginx_config(directory: Path, port: int, backend: int) -> Path:
     """nginx as it is usually put in front: its default timeouts and buffering."""
-    config = directory / "nginx.conf"
-    config.write_text(f"""
-worker_processes {os.cpu_count()};
-pid {directory}/nginx.pid;
-error_log {directory}/nginx-error.log;
-daemon off;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {directory};
-    proxy_temp_path {directory};
-    fastcgi_temp_path {directory};
-    uwsgi_temp_path {directory};
-    scgi_temp_path {directory};
+    return write_nginx_config(
+        directory,
+        f"""
     upstream backend {{ server 127.0.0.1:{backend}; keepalive 32; }}
     server {{
         listen 127.0.0.1:{port} default_server;
@@ -388,10 +382,8 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Host $host;
         }}
-    }}
-}}
-""")
-    return config
+    }}""",
+    )
 
 
 def backend_command(server: str, port: int) -> list[str]:
@@ -595,26 +587,14 @@ def main() -> int:
 
 def prepare(env: dict) -> None:
     """A fresh database holding one domain of bench/table.py, verified and published."""
-    import psycopg
-
-    with psycopg.connect(f"{DATABASE_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {DATABASE_NAME}")
+    recreate_database(DATABASE_NAME)
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True
     )
     import django
 
     django.setup()
-    from apps.accounts.models import Organisation
-    from apps.gateway.routing import publish_all
-    from apps.packages.manifests import import_manifest
-    from apps.packages.models import Domain
-
-    organisation = Organisation.objects.create(name="Robustness", slug="robustness")
-    import_manifest(organisation, manifest(1))
-    Domain.objects.filter(organisation=organisation).update(verified=True)
-    publish_all()
+    populate(1)
 
 
 if __name__ == "__main__":
