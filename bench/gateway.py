@@ -78,12 +78,12 @@ def running(args: list[str], port: int, log: Path, env: dict | None = None):
         stop_process_group(process)
 
 
-def recreate_database() -> None:
+def recreate_database(name: str = DATABASE_NAME) -> None:
     import psycopg
 
     with psycopg.connect(f"{DATABASE_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {DATABASE_NAME}")
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
 
 
 def populate(domains: int) -> None:
@@ -191,6 +191,19 @@ def gateway_command(server: str, port: int) -> list[str]:
 
 def nginx_config(directory: Path, port: int, domains: int) -> Path:
     blocks = "".join(nginx_server_block(index, port) for index in range(domains))
+    return write_nginx_config(
+        directory,
+        f"""
+    server_names_hash_max_size {max(1024, 4 * domains)};
+    server_names_hash_bucket_size 128;
+    server {{ listen 127.0.0.1:{port} default_server; return 404; }}
+    {blocks}""",
+    )
+
+
+def write_nginx_config(directory: Path, http: str) -> Path:
+    """nginx.conf in `directory` (its pid, logs and temporary files there too),
+    one worker per CPU, no access log, `http` inside the http block."""
     config = directory / "nginx.conf"
     config.write_text(f"""
 worker_processes {os.cpu_count()};
@@ -204,11 +217,7 @@ http {{
     proxy_temp_path {directory};
     fastcgi_temp_path {directory};
     uwsgi_temp_path {directory};
-    scgi_temp_path {directory};
-    server_names_hash_max_size {max(1024, 4 * domains)};
-    server_names_hash_bucket_size 128;
-    server {{ listen 127.0.0.1:{port} default_server; return 404; }}
-    {blocks}
+    scgi_temp_path {directory};{http}
 }}
 """)
     return config

@@ -4,7 +4,8 @@
 
 PORT (8000), WEB_CONCURRENCY (worker processes: one per core) and
 SERVER_THREADS (threads per worker for the dashboard, the API and the
-gateway's slower answers: 8) tune it. gunicorn still works:
+gateway's slower answers: 8) tune it; the SERVER_* settings bound what one
+client may make a worker hold (README, "The server's limits"). gunicorn still works:
 `gunicorn -c scarf/gunicorn.conf.py scarf.wsgi`.
 """
 

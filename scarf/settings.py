@@ -205,6 +205,20 @@ CONTENT_SECURITY_POLICY = (
 # Largest request body Django reads (the API's JSON included), in bytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY", str(5 * 1024 * 1024)))
 
+# The production server (apps/gateway/server.py): what one client may make a
+# worker hold, and for how long (README, "Production shape").
+SERVER_MAX_HEAD = int(os.environ.get("SERVER_MAX_HEAD", str(64 * 1024)))
+SERVER_MAX_HEADERS = int(os.environ.get("SERVER_MAX_HEADERS", "100"))
+SERVER_MAX_PIPELINED = int(os.environ.get("SERVER_MAX_PIPELINED", "100"))
+SERVER_MAX_CONNECTIONS = int(os.environ.get("SERVER_MAX_CONNECTIONS", "10000"))
+SERVER_WRITE_BUFFER = int(os.environ.get("SERVER_WRITE_BUFFER", str(256 * 1024)))
+SERVER_HEAD_TIMEOUT = float(os.environ.get("SERVER_HEAD_TIMEOUT", "30"))
+SERVER_BODY_TIMEOUT = float(os.environ.get("SERVER_BODY_TIMEOUT", "20"))
+SERVER_BODY_MIN_RATE = float(os.environ.get("SERVER_BODY_MIN_RATE", "500"))
+SERVER_WRITE_TIMEOUT = float(os.environ.get("SERVER_WRITE_TIMEOUT", "30"))
+SERVER_KEEPALIVE_TIMEOUT = float(os.environ.get("SERVER_KEEPALIVE_TIMEOUT", "75"))
+SERVER_SHUTDOWN_GRACE = float(os.environ.get("SERVER_SHUTDOWN_GRACE", "30"))
+
 # The broker may be a Redis of its own (or any broker Celery speaks); default: REDIS_URL.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"

@@ -14,7 +14,7 @@ django_application = get_wsgi_application()
 
 from django.conf import settings  # noqa: E402  (after Django is set up)
 
-from apps.gateway.app import GatewayApp, normalise_host  # noqa: E402
+from apps.gateway.app import GatewayApp, normalise_host, split_target  # noqa: E402
 from apps.gateway.edge import AskApplication  # noqa: E402
 
 
@@ -30,6 +30,9 @@ class HostDispatcher:
     def __call__(self, environ, start_response):
         if self.ask.is_asked(environ):
             return self.ask(environ, start_response)
+        authority, _ = split_target(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "/")
+        if authority is not None:  # an absolute-form target names the host (RFC 9112 §3.2.2)
+            environ["HTTP_HOST"] = authority
         if normalise_host(environ.get("HTTP_HOST", "")) in self.dashboard_hosts:
             return self.dashboard(environ, start_response)
         return self.gateway(environ, start_response)

@@ -34,6 +34,7 @@ STATUS_TEXT = {
     401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Content Too Large",
     414: "URI Too Long",
     422: "Unprocessable Content",
@@ -106,12 +107,12 @@ def build_request(
     (lower-case names); raises BadRequest for what no rule may see."""
     if len(raw) > MAX_TARGET_LENGTH:
         raise BadRequest(414, "request target too long")
-    raw = origin_form(raw)
+    authority, raw = split_target(raw)
     if not raw.startswith("/") or _CONTROL_CHARACTER.search(raw):
         raise BadRequest(400, "malformed request target")
     path, mark, query = raw.partition("?")
 
-    host = first_header(headers, "host") or ""
+    host = authority if authority is not None else first_header(headers, "host") or ""
     client_ip = peer
     if is_trusted(peer, trusted_proxies):
         host = nearest(first_header(headers, "x-forwarded-host") or host)
@@ -136,11 +137,19 @@ def build_request(
     )
 
 
-def origin_form(target: str) -> str:
-    """`http://host/path?q` (absolute form, as sent to proxies) -> `/path?q`."""
-    if "://" in target.split("?", 1)[0] and not target.startswith("/"):
-        return "/" + target.split("://", 1)[1].partition("/")[2]
-    return target
+def split_target(target: str) -> tuple[str | None, str]:
+    """A request target as its authority and its origin form: `http://host:80/p?q`
+    (absolute form, as sent to proxies) -> ("host:80", "/p?q"); `/p?q` -> (None,
+    "/p?q"). The authority names the host, whatever the Host field says (RFC
+    9112 §3.2.2)."""
+    absolute = None if target.startswith("/") else _ABSOLUTE_FORM.match(target)
+    if absolute is None:
+        return None, target
+    authority, rest = absolute.groups()
+    return authority.rpartition("@")[2], rest if rest.startswith("/") else "/" + rest
+
+
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)(.*)", re.DOTALL)
 
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")

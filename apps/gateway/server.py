@@ -14,7 +14,9 @@ Everything else — dashboard and API hosts, a host not yet in the routing
 table, an answer that proxies or fetches, a request with a body — runs the
 WSGI application (scarf.wsgi) in a pool of threads, with the raw request
 target as RAW_URI. Each connection answers its requests in order, one at a
-time.
+time. What one client can make a worker hold, and for how long, is bounded
+(Limits: the SERVER_* settings), so a slow or hostile client costs only its
+own connection.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
-import threading
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import unquote_to_bytes
 
@@ -42,8 +46,8 @@ from .app import (
     GatewayApp,
     build_request,
     normalise_host,
-    origin_form,
     response_fields,
+    split_target,
 )
 from .edge import ASK_PATH
 from .engine.outcome import Fetch, Proxy, Redirect, Respond, not_found
@@ -51,20 +55,58 @@ from .recording import AsyncGroupCommitter, stamp_events
 
 log = logging.getLogger(__name__)
 
-MAX_HEAD = 64 * 1024  # request line and headers
-MAX_HEADERS = 100
-KEEPALIVE_TIMEOUT = 75.0  # idle connections close after this (above common LB idle timeouts)
-HEAD_TIMEOUT = 30.0  # a request head must arrive in full within this
-SHUTDOWN_GRACE = 30.0
-WRITE_HIGH_WATER = 256 * 1024
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+STOP_PATIENCE = 2.0  # on a stop, answers nobody reads are dropped after this (seconds)
+ROOM_SEARCH = 64  # connections looked at for one to close at max_connections
+FILES_KEPT = 256  # file descriptors kept for the database, Redis, upstreams
+ANSWERS_PER_TURN = 64  # pipelined requests answered at once before other connections' turn
+FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
 ASK_TARGET = ASK_PATH.encode() + b"?"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may make a worker hold, and for how long: the SERVER_*
+    settings and MAX_REQUEST_BODY (README, "Production shape")."""
+
+    max_head: int  # request line and header fields, bytes (431)
+    max_headers: int  # header fields (431)
+    max_body: int  # a request body, bytes (413)
+    max_pipelined: int  # parsed requests waiting their turn on a connection
+    max_connections: int  # per worker; past it, the connection idle longest is closed
+    write_buffer: int  # answers waiting for the client: past it, nothing more is answered
+    head_timeout: float  # a request head must arrive whole within this
+    body_timeout: float  # longest silence within a request body
+    body_min_rate: float  # bytes a second a body must average once body_timeout has passed
+    write_timeout: float  # answers a client reads none of are dropped after this
+    keepalive_timeout: float  # an idle connection is closed after this
+    shutdown_grace: float  # on SIGTERM, requests in flight get this long to finish
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        from django.conf import settings
+
+        return cls(
+            max_head=settings.SERVER_MAX_HEAD,
+            max_headers=settings.SERVER_MAX_HEADERS,
+            max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            max_pipelined=settings.SERVER_MAX_PIPELINED,
+            max_connections=max(1, min(settings.SERVER_MAX_CONNECTIONS, open_files() - FILES_KEPT)),
+            write_buffer=settings.SERVER_WRITE_BUFFER,
+            head_timeout=settings.SERVER_HEAD_TIMEOUT,
+            body_timeout=settings.SERVER_BODY_TIMEOUT,
+            body_min_rate=settings.SERVER_BODY_MIN_RATE,
+            write_timeout=settings.SERVER_WRITE_TIMEOUT,
+            keepalive_timeout=settings.SERVER_KEEPALIVE_TIMEOUT,
+            shutdown_grace=settings.SERVER_SHUTDOWN_GRACE,
+        )
 
 
 class Message:
     """One parsed request."""
 
-    __slots__ = ("method", "target", "headers", "body", "keep_alive", "version")
+    __slots__ = ("method", "target", "headers", "body", "keep_alive", "version", "size")
 
     def __init__(self):
         self.target = b""
@@ -73,64 +115,116 @@ class Message:
 
 
 class Connection(asyncio.Protocol):
+    """One client connection: requests parsed as they arrive and answered in
+    order, one at a time. What a client can make it hold is bounded: parsed
+    requests waiting for their turn (max_pipelined, or max_body bytes of
+    them), input read but not parsed (one read, while the queue is full), and
+    answers the client has not read (write_buffer: past it, nothing more is
+    answered until the client reads)."""
+
     def __init__(self, server: Server):
         self.server = server
+        self.limits = server.limits
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.message: Message | None = None
         self.queue: deque[Message] = deque()
-        self.busy = False
+        self.queued_bytes = 0  # heads and bodies of the requests in the queue
+        self.held = b""  # read, not parsed yet: the queue was full
+        self.busy = False  # a request is being answered
+        self.answering = False  # _answer_queued is running
+        self.answered_in_turn = 0  # requests answered since this turn began
+        self.waiting_turn = False  # ANSWERS_PER_TURN of them: the rest wait for the next round
+        self.write_paused = False  # answers past the high-water mark wait for the client
+        self.input_done = False  # nothing more is parsed (an upgrade, a refusal, the client's end)
         self.closing = False
-        self.last_request = False
         self.refusal: tuple[int, bytes] | None = None  # why the parser was stopped
         self.head_size = 0  # bytes of the head's fields, as parsed
-        self.head_pending = 0  # bytes received while the head is incomplete
+        self.head_pending = 0  # bytes of slices wholly within an incomplete head
         self.body_size = 0
-        self.head_started = 0.0
+        self.head_started = 0.0  # when the head in progress began (0: none is)
+        self.body_started = 0.0  # when the body in progress began
+        self.body_last = 0.0  # when the last of it arrived
+        self.served = False  # a request was answered (before: the first is awaited)
         self.last_active = time.monotonic()
-        self.writable = threading.Event()
-        self.writable.set()
+        self.written = 0  # bytes handed to the transport
+        self.sent = 0  # of which the client had taken this many at the last look
+        self.write_progress = self.last_active  # when it last took some
+        self.drained: list[Future] = []  # threads waiting for the client to read
 
     # --- asyncio ----------------------------------------------------------------------
 
     def connection_made(self, transport):
         self.transport = transport
-        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        transport.set_write_buffer_limits(high=self.limits.write_buffer)
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
-        self.server.connections.add(self)
+        if not self.server.admit(self):
+            self.abort()
 
     def connection_lost(self, exc):
         self.closing = True
-        self.writable.set()  # a thread streaming to us must not wait forever
-        self.server.connections.discard(self)
+        self.server.connections.pop(self, None)
+        self._release_writers()
 
     def eof_received(self):
         """The client closed its side: answer what it sent, then close."""
-        if self.busy or self.queue:
-            self.last_request = True
-            return True  # keep the transport open to write the answer
+        self.input_done = True
+        if self.busy or self.queue or self.held:
+            return True  # keep the transport open to write the answers
         return None
 
     def pause_writing(self):
-        self.writable.clear()
+        self.write_paused = True
 
     def resume_writing(self):
-        self.writable.set()
+        self.write_paused = False
+        self._release_writers()
+        self._answer_queued()
 
     def data_received(self, data: bytes):
+        if self.closing:
+            return
         self.last_active = time.monotonic()
-        try:
-            self.parser.feed_data(data)
-            if self.message is not None and self.head_started:
-                self.head_pending += len(data)
-                if self.head_pending > MAX_HEAD:
+        self.server.connections.move_to_end(self)  # the last to make room for others
+        if not self.waiting_turn:
+            self.answered_in_turn = 0  # a read: a turn of its own
+        if self.held:  # read while reading was being paused: parsed after the rest
+            self.held += data
+            return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse `data` a slice at a time, holding back the rest (and reading
+        no more) once the queue is full."""
+        for start in range(0, len(data), FEED_SLICE):
+            if self.input_done or self.closing:
+                return
+            if self._queue_full():
+                self.held = data[start:]
+                self.transport.pause_reading()
+                return
+            piece = data[start : start + FEED_SLICE]
+            head = self.message if self.head_started else None  # begun in an earlier slice
+            try:
+                self.parser.feed_data(piece)
+            except httptools.HttpParserUpgrade:
+                self.input_done = True  # answered as a plain request, then closed
+                self.transport.pause_reading()
+                return
+            except httptools.HttpParserError:
+                self._fail(*(self.refusal or (400, b"malformed request")))
+                return
+            if head is not None and self.message is head and self.head_started:
+                # All of this slice is the head's (httptools buffers a field
+                # line until it ends): a line that never ends still counts.
+                self.head_pending += len(piece)
+                if self.head_pending > self.limits.max_head:
                     self._fail(431, b"request head too large")
-        except httptools.HttpParserUpgrade:
-            self.transport.pause_reading()  # answered as a plain request, then closed
-            self.last_request = True
-        except httptools.HttpParserError:
-            self._fail(*(self.refusal or (400, b"malformed request")))
+
+    def _queue_full(self) -> bool:
+        limits = self.limits
+        return len(self.queue) >= limits.max_pipelined or self.queued_bytes >= limits.max_body
 
     # --- httptools ------------------------------------------------------------------------
 
@@ -146,11 +240,13 @@ class Connection(asyncio.Protocol):
         self._grow_head(len(url))
 
     def on_header(self, name: bytes, value: bytes):
-        self.message.headers.append((name, value))
+        headers = self.message.headers
+        if name.lower() == b"host" and any(other.lower() == b"host" for other, _ in headers):
+            self._refuse(400, b"more than one Host field")  # RFC 9112 §3.2: which one counts?
+        headers.append((name, value))
         self._grow_head(len(name) + len(value) + 4)
-        if len(self.message.headers) > MAX_HEADERS:
-            self.refusal = (431, b"too many header fields")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+        if len(headers) > self.limits.max_headers:
+            self._refuse(431, b"too many header fields")
 
     def on_headers_complete(self):
         message = self.message
@@ -158,6 +254,7 @@ class Connection(asyncio.Protocol):
         message.version = self.parser.get_http_version()
         message.keep_alive = self.parser.should_keep_alive() and not self.parser.should_upgrade()
         self.head_started = 0.0
+        self.body_started = self.body_last = self.last_active
         if message.method not in ("GET", "HEAD"):
             self._expect_body(message)
 
@@ -167,100 +264,220 @@ class Connection(asyncio.Protocol):
         the interim answer must not come before it)."""
         fields = {name.lower(): value for name, value in message.headers}
         length = fields.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.server.max_body:
-            self.refusal = (413, b"request body too large")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+        if length.isdigit() and int(length) > self.limits.max_body:
+            self._refuse(413, b"request body too large")
         continues = fields.get(b"expect", b"").lower() == b"100-continue"
         if continues and message.version == "1.1" and not self.busy and not self.queue:
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes):
         self.body_size += len(body)
-        if self.body_size > self.server.max_body:
-            self.refusal = (413, b"request body too large")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+        self.body_last = self.last_active
+        if self.body_size > self.limits.max_body:
+            self._refuse(413, b"request body too large")
         self.message.body.append(body)
 
     def on_message_complete(self):
-        self.queue.append(self.message)
-        self.message = None
-        if not self.busy:
-            self._next()
+        message, self.message = self.message, None
+        message.size = self.head_size + self.body_size
+        self.queue.append(message)
+        self.queued_bytes += message.size
+        self._answer_queued()
 
     # --- answering ------------------------------------------------------------------------
 
     def _grow_head(self, size: int) -> None:
         self.head_size += size
-        if self.head_size > MAX_HEAD:
-            self.refusal = (431, b"request head too large")
-            raise httptools.HttpParserError(self.refusal[1].decode())
+        if self.head_size > self.limits.max_head:
+            self._refuse(431, b"request head too large")
 
-    def _next(self) -> None:
-        if self.closing or not self.queue:
+    def _refuse(self, status: int, reason: bytes) -> None:
+        """Stop the parser: the request is answered `status` (once the answers
+        before it are out), and the connection closed."""
+        self.refusal = (status, reason)
+        raise httptools.HttpParserError(reason.decode())
+
+    def _answer_queued(self) -> None:
+        """Answer the queued requests in turn while the client reads its
+        answers, parse what was held back once the queue has room, then answer
+        the refusal that stopped the parser, if any, or read on. A loop, not a
+        recursion: an answer given at once calls done(), which calls this again.
+        ANSWERS_PER_TURN requests answered in one turn (a read, or the round
+        after the last turn), then the other connections have theirs: the
+        rest wait for the loop's next round."""
+        if self.answering:
+            return  # from an answer given, or a request parsed, in the loop below
+        self.answering = True
+        try:
+            while not self.closing:
+                if self.queue and not self.busy and not self.write_paused and not self.waiting_turn:
+                    if self.answered_in_turn == ANSWERS_PER_TURN:
+                        self.waiting_turn = True
+                        self.server.loop.call_soon(self._next_turn)
+                        break
+                    self.answered_in_turn += 1
+                    message = self.queue.popleft()
+                    self.queued_bytes -= message.size
+                    self.busy = True
+                    self.server.answer(self, message)
+                elif self.held and not self._queue_full():
+                    data, self.held = self.held, b""
+                    self._feed(data)
+                else:
+                    break
+        finally:
+            self.answering = False
+        if self.closing or self.held:
             return
-        if len(self.queue) > 1:
-            self.transport.pause_reading()  # pipelined: hold the rest until we catch up
-        self.busy = True
-        self.server.answer(self, self.queue.popleft())
+        if not self.busy and not self.queue and self.refusal is not None:
+            self._fail(*self.refusal)  # the answers before it are out: now the refusal
+        elif not self.busy and not self.queue and self.input_done:
+            self.closing = True  # the client's end, and every answer given
+            self.transport.close()
+        elif not self.input_done:
+            self.transport.resume_reading()
+
+    def _next_turn(self) -> None:
+        self.waiting_turn = False
+        self.answered_in_turn = 0
+        self._answer_queued()
 
     def finish(self, data: bytes, keep_alive: bool) -> None:
         """Write a whole response and go on with the next request (loop thread)."""
         if self.closing:
             return
-        self.transport.write(data)
+        self.write(data)
         self.done(keep_alive)
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+        self.transport.write(data)
+
+    def write_from_thread(self, data: bytes, drained: Future | None) -> None:
+        """Write part of a response a thread streams; `drained` is resolved once
+        the client has read enough of what waits (ClientGone if it never will)."""
+        if self.closing:
+            if drained is not None:
+                drained.set_exception(ClientGone())
+            return
+        self.write(data)
+        if drained is not None:
+            self.drained.append(drained)
+            if not self.write_paused:
+                self._release_writers()
+
+    def _release_writers(self) -> None:
+        drained, self.drained = self.drained, []
+        for future in drained:
+            if self.closing:
+                future.set_exception(ClientGone())
+            else:
+                future.set_result(None)
+
+    def abort(self) -> None:
+        """Close at once, dropping what the client has not read."""
+        self.closing = True
+        self.transport.abort()
+
+    def can_make_room(self) -> bool:
+        """Nothing is being answered, waits to be, or waits for the client to read it."""
+        return not (
+            self.closing or self.busy or self.queue or self.transport.get_write_buffer_size()
+        )
+
+    def write_stalled(self, now: float, patience: float) -> bool:
+        """Whether answers have waited `patience` seconds for a client that
+        reads none of them."""
+        sent = self.written - self.transport.get_write_buffer_size()
+        if sent > self.sent or sent == self.written:
+            self.sent, self.write_progress = sent, now
+        return now - self.write_progress > patience
 
     def done(self, keep_alive: bool) -> None:
         self.busy = False
+        self.served = True
         self.last_active = time.monotonic()
-        if not keep_alive or self.last_request or self.server.stopping:
+        if not keep_alive or self.server.stopping:
             self.closing = True
             self.transport.close()
             return
-        if self.queue:
-            self._next()
-        elif self.refusal is not None:  # the answers before it are out: now the refusal
-            self._fail(*self.refusal)
-        else:
-            self.transport.resume_reading()
+        self._answer_queued()
 
     def _fail(self, status: int, reason: bytes) -> None:
         if self.closing:
             return
         self.transport.pause_reading()
+        self.input_done = True
+        self.held = b""
         if self.busy or self.queue:
             self.refusal = (status, reason)  # answered after the requests before it
             return
         self.closing = True
-        self.transport.write(plain_response(status, reason, keep_alive=False))
+        self.write(plain_response(status, reason, keep_alive=False))
         self.transport.close()
 
-    def idle_too_long(self, now: float) -> bool:
-        if self.busy:
-            return False
-        if self.head_started and now - self.head_started > HEAD_TIMEOUT:
-            return True
-        return now - self.last_active > KEEPALIVE_TIMEOUT
+    def check_deadlines(self, now: float) -> None:
+        """Once a second (Server.tick): end what the client has let lapse.
+        Answers nobody reads are dropped; a request that arrives too slowly is
+        answered 408: its head must come whole within head_timeout, its body
+        with no silence of body_timeout and, past that, body_min_rate bytes a
+        second on average; an idle connection is closed after
+        keepalive_timeout (head_timeout before its first request)."""
+        if self.write_stalled(now, self.limits.write_timeout):
+            self.abort()
+            return
+        if self.closing or self.held or self.input_done:
+            return  # held: the wait is ours, not the client's
+        limits = self.limits
+        if self.message is not None:
+            if self.head_started:
+                late = now - self.head_started > limits.head_timeout
+            else:
+                late = now - self.body_last > limits.body_timeout or (
+                    now - self.body_started
+                    > limits.body_timeout + self.body_size / limits.body_min_rate
+                )
+            if late:
+                self._fail(408, b"request timeout")
+        elif not self.busy and not self.queue:
+            idle = limits.keepalive_timeout if self.served else limits.head_timeout
+            if now - self.last_active > idle:
+                self.closing = True
+                self.transport.close()
 
 
 class Server:
     """One worker process's loop: the fast path, the thread pool, the committer."""
 
     def __init__(self, wsgi_application, gateway: GatewayApp, dashboard_hosts, threads: int):
-        from django.conf import settings
-
         self.application = wsgi_application
         self.gateway = gateway
         self.dashboard_hosts = frozenset(normalise_host(host) for host in dashboard_hosts)
-        self.max_body = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        self.limits = Limits.from_settings()
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
-        self.connections: set[Connection] = set()
+        # Least recently active first: those idle longest make room at max_connections.
+        self.connections: OrderedDict[Connection, None] = OrderedDict()
         self.stopping = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.committer: AsyncGroupCommitter | None = None
         self.date = b""  # the Date field line, set every second
         self._rendered: dict[int, tuple] = {}
         self.server_name = ("", "0")
+
+    def admit(self, connection: Connection) -> bool:
+        """Count a new connection in. At max_connections, the connection idle
+        longest (of the ROOM_SEARCH idle longest, one that is answering nothing)
+        is closed to make room; False when none can."""
+        connections = self.connections
+        if len(connections) >= self.limits.max_connections:
+            candidates = itertools.islice(connections, ROOM_SEARCH)
+            idle = next((c for c in candidates if c.can_make_room()), None)
+            if idle is None:
+                return False
+            del connections[idle]
+            idle.abort()
+        connections[connection] = None
+        return True
 
     # --- the fast path --------------------------------------------------------------------
 
@@ -368,7 +585,7 @@ class Server:
 
     def environ(self, connection: Connection, message: Message) -> dict:
         target = message.target.decode("latin-1")
-        path, _, query = origin_form(target).partition("?")
+        path, _, query = split_target(target)[1].partition("?")
         environ = {
             "REQUEST_METHOD": message.method,
             "SCRIPT_NAME": "",
@@ -401,12 +618,11 @@ class Server:
     # --- the process --------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Once a second: the Date header, and idle connections closed."""
+        """Once a second: the Date header, and each connection's deadlines."""
         self.date = b"Date: " + formatdate(usegmt=True).encode("ascii") + b"\r\n"
         now = time.monotonic()
-        for connection in [c for c in self.connections if c.idle_too_long(now)]:
-            connection.closing = True
-            connection.transport.close()
+        for connection in list(self.connections):
+            connection.check_deadlines(now)
         self.loop.call_later(1.0, self.tick)
 
     async def serve(self, listener: socket.socket) -> None:
@@ -420,21 +636,29 @@ class Server:
             lambda: Connection(self), sock=listener, backlog=2048
         )
         stopped = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             self.loop.add_signal_handler(signum, stopped.set)
         await stopped.wait()
         await self.shut_down(server)
 
     async def shut_down(self, server) -> None:
-        """Stop accepting, let requests in flight finish, then close everything."""
+        """Stop accepting, let the requests being answered finish and their
+        answers be read, then close everything: within shutdown_grace. A
+        connection answering nothing is closed (requests still queued on it
+        go unanswered, as after any close); one whose client has read nothing
+        of its answers for STOP_PATIENCE is cut off."""
         self.stopping = True
         server.close()
-        deadline = time.monotonic() + SHUTDOWN_GRACE
-        while time.monotonic() < deadline:
-            for connection in [c for c in self.connections if not c.busy and not c.queue]:
-                connection.closing = True
-                connection.transport.close()
-            if not self.connections and self.committer.idle():
+        deadline = time.monotonic() + self.limits.shutdown_grace
+        while True:
+            now = time.monotonic()
+            for connection in list(self.connections):
+                if now > deadline or connection.write_stalled(now, STOP_PATIENCE):
+                    connection.abort()
+                elif not connection.busy and not connection.closing:
+                    connection.closing = True
+                    connection.transport.close()
+            if now > deadline or (not self.connections and self.committer.idle()):
                 break
             await asyncio.sleep(0.05)
         self.threads.shutdown(wait=False, cancel_futures=True)
@@ -446,8 +670,11 @@ class ClientGone(ConnectionError):
 
 class ResponseWriter:
     """A WSGI response written from a pool thread to the connection's loop:
-    Content-Length when the application gives one, chunked otherwise (HTTP/1.1),
-    waiting while the client reads slower than we write."""
+    Content-Length when the application gives one, chunked otherwise (HTTP/1.1).
+    The thread hands over write_buffer bytes without waiting (most answers
+    whole: a slow reader holds no thread for them); past that, it waits for
+    the client to read (write_timeout at most, then the connection is closed
+    and the thread is free)."""
 
     def __init__(self, server: Server, connection: Connection, message: Message):
         self.loop = server.loop
@@ -459,6 +686,7 @@ class ResponseWriter:
         self.chunked = False
         self.keep_alive = message.keep_alive
         self.no_body = message.method == "HEAD"
+        self.unconfirmed = 0  # bytes handed over since the client was last seen reading
 
     def start_response(self, status: str, headers: list, exc_info=None):
         if exc_info is not None and self.sent_head:
@@ -507,16 +735,20 @@ class ResponseWriter:
 
     def _send(self, data: bytes) -> None:
         connection = self.connection
-        while not connection.writable.wait(1.0):
-            if connection.closing:
-                break
         if connection.closing:
             raise ClientGone
-        self.loop.call_soon_threadsafe(self._write_if_open, data)
-
-    def _write_if_open(self, data: bytes) -> None:
-        if not self.connection.closing:
-            self.connection.transport.write(data)
+        self.unconfirmed += len(data)
+        if self.unconfirmed < self.server.limits.write_buffer:
+            self.loop.call_soon_threadsafe(connection.write_from_thread, data, None)
+            return
+        self.unconfirmed = 0
+        drained = Future()
+        self.loop.call_soon_threadsafe(connection.write_from_thread, data, drained)
+        try:
+            drained.result(timeout=self.server.limits.write_timeout)
+        except TimeoutError:
+            self.loop.call_soon_threadsafe(connection.abort)
+            raise ClientGone from None
 
     def _finish(self, tail: bytes) -> None:
         if self.connection.closing:
@@ -574,6 +806,19 @@ def run_worker(host: str, port: int, threads: int) -> None:
     uvloop.run(server.serve(listener))
 
 
+def open_files(raise_to_hard_limit: bool = False) -> int:
+    """The process's limit on open files (each connection is one), first
+    raised to the hard limit when asked: the usual soft limit of 1,024 would
+    cap a worker far below what it can serve."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if raise_to_hard_limit and soft != hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return soft
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A socket of the worker's own on the shared port (SO_REUSEPORT): the
     kernel spreads new connections evenly over the workers. With one socket
@@ -590,24 +835,34 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from django.db import connections
 
     socket.create_server((host, port)).close()  # taken, even with SO_REUSEPORT: fail here
+    open_files(raise_to_hard_limit=True)  # the workers inherit it
     connections.close_all()
     children: dict[int, int] = {}
     stopping = False
 
     def spawn() -> None:
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            code = 0
-            try:
-                run_worker(host, port, threads)
-            except BaseException:
-                log.exception("worker failed")
-                code = 1
-            finally:
-                os._exit(code)
-        children[pid] = pid
+        """Start a worker, unless stopping: a stop is held off until it is
+        counted among the children, so it is stopped with them."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            if stopping:
+                return
+            pid = os.fork()
+            if pid == 0:
+                for signum in STOP_SIGNALS:
+                    signal.signal(signum, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                code = 0
+                try:
+                    run_worker(host, port, threads)
+                except BaseException:
+                    log.exception("worker failed")
+                    code = 1
+                finally:
+                    os._exit(code)
+            children[pid] = pid
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(signum, frame):
         nonlocal stopping
@@ -616,8 +871,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     for _ in range(workers):
         spawn()
     log.info("serving on http://%s:%d/ with %d workers", host, port, workers)

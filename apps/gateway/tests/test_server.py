@@ -10,11 +10,13 @@ be the request "in flight" of the pipelining and shutdown tests."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import http.client
 import io
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -95,8 +97,8 @@ def product(gateway_server, acme, every_rule_type, slow_registry) -> dict[str, s
 def start_server(product, tmp_path):
     started: list[ProductionServer] = []
 
-    def start(workers: int = 1) -> ProductionServer:
-        started.append(ProductionServer(product, tmp_path, workers))
+    def start(workers: int = 1, **env: str) -> ProductionServer:
+        started.append(ProductionServer({**product, **env}, tmp_path, workers))
         return started[-1].start()
 
     yield start
@@ -473,6 +475,259 @@ def test_a_request_head_is_refused_once_past_64_kib_not_when_it_ends(server):
     assert answer in (431, "closed")
 
 
+# --- hostile and careless clients ----------------------------------------------------------
+
+
+def test_a_request_with_two_host_fields_is_refused(server):
+    # RFC 9112 §3.2: 400. Routed by either field, the event loop and the
+    # application could each have seen a different host for one request.
+    warm_up(server.port)
+    answers = []
+    for first, second in ((GATEWAY, DASHBOARD), (DASHBOARD, GATEWAY), (GATEWAY, GATEWAY)):
+        with Client(server.port) as client:
+            client.send(raw("GET", "/install.sh", first, b"host: " + second.encode()))
+            response = client.response()
+            answers.append((response.status, response.getheader("Connection")))
+            assert client.closed_by_server()
+    with Client(server.port) as client:  # pipelined after a good one: that one is answered first
+        client.send(
+            raw("GET", "/install.sh", GATEWAY)
+            + raw("GET", "/install.sh", GATEWAY, b"Host: " + DASHBOARD.encode())
+        )
+        pipelined = [client.response().status, client.response().status]
+
+    assert answers == [(400, "close")] * 3
+    assert pipelined == [307, 400]
+
+
+def test_an_absolute_form_target_is_routed_by_its_authority_not_the_host_field(server):
+    # RFC 9112 §3.2.2: the target's authority wins over the Host field.
+    cases = [
+        (
+            f"http://{GATEWAY}/install.sh",
+            DASHBOARD,
+            (307, "https://raw.example.com/acme/install.sh", b""),
+        ),
+        (f"http://{DASHBOARD}:8000/healthz", GATEWAY, (200, None, b"ok\n")),
+        ("http://evil.test/install.sh", GATEWAY, (404, None, b"")),
+    ]
+    rounds = []
+    for _ in range(2):  # first in threads (the rules load), then on the event loop
+        with Client(server.port) as client:
+            answers = []
+            for target, host, _ in cases:
+                client.send(raw("GET", target, host))
+                answers.append(summary(client.response()))
+            rounds.append(answers)
+
+    assert rounds == [[answer for *_, answer in cases]] * 2
+
+
+def answer_or_close(client: Client) -> tuple[int | str, float]:
+    """The status the server answers with (or how it ends the connection), and when."""
+    try:
+        status: int | str = client.response().status
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        status = "closed"
+    except TimeoutError:
+        status = "nothing"
+    return status, time.monotonic()
+
+
+def test_a_request_body_that_stops_or_only_trickles_is_cut_off(start_server):
+    server = start_server(SERVER_BODY_TIMEOUT="1", SERVER_BODY_MIN_RATE="100")
+    head = raw("POST", "/events", GATEWAY, TOKEN, b"Content-Length: 1000")
+    with Client(server.port, timeout=8) as silent:  # a few bytes, then nothing
+        silent.send(head + b'{"ev')
+        started = time.monotonic()
+        silent_answer, ended = answer_or_close(silent)
+        silent_for = ended - started
+    with Client(server.port, timeout=8) as trickling:  # a byte every 0.4 s: 2.5 bytes/s
+        trickling.send(head)
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            for byte in b'{"event":"' + b"x" * 40:
+                trickling.send(bytes([byte]))
+                if select.select([trickling.sock], [], [], 0.4)[0]:
+                    break  # answered or closed
+        trickle_answer, ended = answer_or_close(trickling)
+        trickled_for = ended - started
+
+    assert silent_answer == 408
+    assert 0.9 < silent_for < 3
+    assert trickle_answer == 408
+    assert trickled_for < 4
+
+
+def test_thousands_of_requests_pipelined_behind_a_slow_one_are_all_answered(server):
+    # Each answered at once on the event loop once the slow one is done:
+    # answering them must not recurse once per request.
+    warm_up(server.port)
+    count = 2000
+    with Client(server.port, timeout=20) as client:
+        client.send(
+            raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO)
+            + raw("GET", "/nothing-here", GATEWAY) * count
+        )
+        first = summary(client.response())
+        rest = collections.Counter(client.response().status for _ in range(count))
+        client.send(raw("GET", "/healthz", DASHBOARD))
+        after = client.response().status
+
+    assert first == (200, None, MANIFEST_BODY)
+    assert rest == {404: count}
+    assert after == 200
+    assert "Traceback" not in server.output()
+
+
+def test_ten_thousand_requests_in_one_write_are_all_answered(server):
+    # A read that ends partway through a request head is not all head bytes:
+    # no 431 for a head of 40 bytes.
+    warm_up(server.port)
+    count = 10_000
+    statuses: collections.Counter = collections.Counter()
+    with Client(server.port, timeout=20) as client:
+
+        def send_all() -> None:
+            with contextlib.suppress(OSError):
+                client.send(raw("GET", "/nothing-here", GATEWAY) * count)
+
+        sender = threading.Thread(target=send_all)
+        sender.start()
+        try:
+            for _ in range(count):
+                statuses[client.response().status] += 1
+        except (http.client.HTTPException, OSError) as error:
+            statuses[type(error).__name__] += 1
+        sender.join()
+
+    assert statuses == {404: count}
+
+
+def test_requests_sent_before_the_client_closes_its_side_are_all_answered(server):
+    warm_up(server.port)
+    with Client(server.port) as client:
+        client.send(
+            raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO)
+            + raw("GET", "/install.sh", GATEWAY)
+            + raw("GET", "/healthz", DASHBOARD)
+        )
+        client.sock.shutdown(socket.SHUT_WR)
+        answers = [client.response().status for _ in range(3)]
+
+        assert answers == [200, 307, 200]
+        assert client.closed_by_server()
+
+
+def resident_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:", 1)[1].split()[0])
+
+
+def flood(sock: socket.socket, request: bytes, seconds: float) -> int:
+    """Send `request` over and over for `seconds`, as much as the server takes
+    (reading nothing); how many bytes it took."""
+    sock.setblocking(False)
+    requests = request * 1000
+    sent = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if select.select([], [sock], [], 0.1)[1]:
+            with contextlib.suppress(BlockingIOError):
+                sent += sock.send(requests)
+    return sent
+
+
+def never_reading(port: int) -> socket.socket:
+    """A connection whose client reads nothing (and keeps its receive buffer small)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def test_a_client_that_never_reads_its_answers_is_not_read_either(server):
+    # Answers on the event loop wait for the client once a connection has
+    # enough of them waiting; its requests wait in the kernel, not in the worker.
+    warm_up(server.port)
+    (worker,) = workers(server.process.pid)
+    before = resident_kib(worker)
+    with never_reading(server.port) as sock:
+        sent = flood(sock, raw("GET", "/nothing-here", GATEWAY), seconds=8)
+        grown = resident_kib(worker) - before
+
+    assert sent < 16 * 2**20
+    assert grown < 32 * 1024
+
+
+def test_clients_that_never_read_cannot_take_the_threads(start_server):
+    # Six clients pipeline requests for a 200 KB static file and read nothing:
+    # the two threads must not wait on them.
+    server = start_server(SERVER_THREADS="2")
+    static = raw("GET", "/static/vendor/chart.umd.min.js", DASHBOARD)
+    hogs = [never_reading(server.port) for _ in range(6)]
+    try:
+        for hog in hogs:
+            hog.sendall(static * 40)
+        time.sleep(2)
+        answers = []
+        for host, target in (
+            (DASHBOARD, "/healthz"),
+            (DASHBOARD, "/accounts/login/"),
+            (GATEWAY, "/install.sh"),
+        ):
+            with Client(server.port, timeout=5) as canary:
+                canary.send(raw("GET", target, host))
+                answers.append(answer_or_close(canary)[0])
+    finally:
+        for hog in hogs:
+            hog.close()
+
+    assert answers == [200, 200, 307]
+
+
+def test_a_write_the_client_does_not_read_frees_its_thread_after_the_write_timeout(start_server):
+    # An answer larger than the write buffer waits for its client: 2 s at most.
+    server = start_server(SERVER_THREADS="1", SERVER_WRITE_BUFFER="16384", SERVER_WRITE_TIMEOUT="2")
+    with never_reading(server.port) as hog:
+        hog.sendall(raw("GET", "/static/vendor/chart.umd.min.js", DASHBOARD) * 40)
+        time.sleep(1)  # past what the kernel's buffers hold, its thread waits for it
+        started = time.monotonic()
+        with Client(server.port, timeout=10) as canary:
+            canary.send(raw("GET", "/healthz", DASHBOARD))
+            answer, answered = answer_or_close(canary)
+        hog.settimeout(5)
+        try:
+            while hog.recv(65536):
+                pass
+            hog_closed = True
+        except ConnectionResetError:
+            hog_closed = True
+        except TimeoutError:
+            hog_closed = False
+
+    assert answer == 200
+    assert answered - started < 4
+    assert hog_closed
+
+
+def test_past_max_connections_the_connections_idle_longest_make_room(start_server):
+    server = start_server(SERVER_MAX_CONNECTIONS="20")
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(30)]
+    try:
+        with Client(server.port, timeout=5) as canary:
+            canary.send(raw("GET", "/healthz", DASHBOARD))
+            answer = answer_or_close(canary)[0]
+        time.sleep(0.5)
+        closed = [i for i, sock in enumerate(idle) if select.select([sock], [], [], 0)[0]]
+    finally:
+        for sock in idle:
+            sock.close()
+
+    assert answer == 200
+    assert closed == list(range(11))  # room for ten of them and the canary
+
+
 # --- recording ----------------------------------------------------------------------------
 
 
@@ -563,6 +818,62 @@ def test_a_killed_worker_is_replaced_and_sigterm_lets_the_request_in_flight_fini
     assert workers(master) == set()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_sigterm_under_hostile_clients_lets_the_request_in_flight_finish_then_stops(
+    start_server, slow_registry
+):
+    # Clients that never read, a head and a body that never end, an idle
+    # connection: none of them holds the stop for the grace period (30 s).
+    server = start_server()
+    warm_up(server.port)
+    hostile = [never_reading(server.port) for _ in range(3)]
+    for sock in hostile:
+        flood(sock, raw("GET", "/nothing-here", GATEWAY), seconds=1)
+    slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
+    slow[0].sendall(b"GET /install.sh HTTP/1.1\r\nHost: get.acme.test\r\nX-Slow: ")
+    slow[1].sendall(raw("POST", "/events", GATEWAY, TOKEN, b"Content-Length: 100") + b"{")
+    try:
+        with Client(server.port) as busy:
+            busy.send(raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO))
+            assert slow_registry.asked.wait(5)
+            server.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            in_flight = summary(busy.response())
+            code = server.process.wait(timeout=40)
+            stopped_after = time.monotonic() - signalled
+    finally:
+        for sock in hostile + slow:
+            sock.close()
+
+    assert in_flight == (200, None, MANIFEST_BODY)
+    assert code == 0
+    assert stopped_after < 8
+
+
+def test_sigterm_while_a_worker_is_being_replaced_stops_every_worker(start_server):
+    # The master waits half a second before replacing a dead worker: a stop
+    # then must not start a worker that nothing stops.
+    server = start_server()
+    master = server.process.pid
+    deadline = time.monotonic() + 10
+    while not (first := workers(master)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (worker,) = first
+
+    os.kill(worker, signal.SIGKILL)
+    time.sleep(0.1)
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        code = server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        code = "still running"
+    left = workers(master)
+    for pid in left:
+        os.kill(pid, signal.SIGTERM)
+
+    assert code == 0
+    assert left == set()
 
 
 def test_a_second_server_on_a_port_already_served_does_not_start(server):
