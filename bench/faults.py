@@ -73,6 +73,7 @@ from scarf.ports import free_port  # noqa: E402
 
 DOMAIN = "get.faults.test"
 ORGANISATION = "faults"
+OWNER = "ops@faults.test"  # the organisation's owner (import_manifest --owner)
 USER_AGENT = "curl/8.5.0"
 STREAM, GROUP = "events", "analytics"  # apps.gateway.recording, apps.analytics.consumer
 # Short, so that entries of a killed consumer are claimed within seconds
@@ -509,7 +510,13 @@ class Cluster:
         self.product.manage("migrate", "--noinput")
         manifest = self.workdir / "manifest.json"
         manifest.write_text(json.dumps(manifest_for(packages)))
-        self.product.manage("import_manifest", "--org", ORGANISATION, "--create-org", str(manifest))
+        create_owner = f"from apps.accounts.models import User; User.objects.create_user({OWNER!r})"
+        self.product.manage("shell", "-c", create_owner)
+        self.product.manage(
+            "import_manifest",
+            *("--org", ORGANISATION, "--create-org", "--owner", OWNER),
+            str(manifest),
+        )
         self.product.start()
         log(f"gateway (gunicorn) on :{self.product.port}, celery worker and beat started")
         self.wait_healthy()

@@ -9,6 +9,10 @@ from apps.gateway.tests.conftest import MANIFESTS
 
 pytestmark = pytest.mark.slow
 
+OPERATOR = (
+    "from apps.accounts.models import User; "
+    "User.objects.create_user('ops@example.com', 'correct horse battery')"
+)
 COUNTS = (
     "from apps.analytics.models import DownloadEvent, Rollup; "
     "print(DownloadEvent.objects.filter(download=True).count(), "
@@ -17,8 +21,11 @@ COUNTS = (
 
 
 def test_a_download_is_stored_and_rolled_up_before_the_response(embedded_server):
+    embedded_server.manage("shell", "-c", OPERATOR)
     imported = embedded_server.manage(
-        "import_manifest", "--org", "acme", "--create-org", str(MANIFESTS / "every-rule-type.json")
+        "import_manifest",
+        *("--org", "acme", "--create-org", "--owner", "ops@example.com"),
+        str(MANIFESTS / "every-rule-type.json"),
     )
     assert imported.returncode == 0, imported.stderr
     embedded_server.start()

@@ -55,17 +55,18 @@ def gateway_server(transactional_db, tmp_path):
     server.stop()
 
 
-LOOPBACK_DOMAIN = "127.0.0.1"
+LOOPBACK_DOMAIN = "get.acme.test"
 
 
 @pytest.fixture
 def direct_server(gateway_server, acme, settings):
-    """A gateway that clients reach directly on its own (non-default) port,
-    as the users of a self-hosted gateway do (`make run` serves on :8000),
-    rather than as their HTTP proxy on port 80, which hides every URL written
-    back without the port the client used. The domain is the loopback address
-    (no name resolution needed), a tenant domain here because the dashboard
-    answers on `localhost` only. Call it with the rules to import."""
+    """A gateway that clients reach at URLs on its own (non-default) port, as
+    the users of a self-hosted gateway do (`make run` serves on :8000): the
+    Host they send carries that port, which every URL written back must keep.
+    No name resolves to loopback here and IP addresses are not domains, so
+    the clients still reach LOOPBACK_DOMAIN through the gateway as their
+    proxy, but at `http://LOOPBACK_DOMAIN:<port>/`, not on port 80, which hid
+    a port dropped from written-back URLs. Call it with the rules to import."""
     settings.DASHBOARD_HOSTS = ["localhost"]
     gateway_server.env["DASHBOARD_HOSTS"] = "localhost"
 

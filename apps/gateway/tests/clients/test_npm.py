@@ -222,12 +222,12 @@ def npm_install(
     server, workdir: Path, *packages: str, registry: str | None = None
 ) -> subprocess.CompletedProcess:
     """`npm install` into a new project under `workdir`, with a throwaway cache
-    and user config, through the gateway as npm's HTTP proxy (or, given a
-    `registry` URL on the gateway, straight to it)."""
+    and user config, through the gateway as npm's HTTP proxy, at `registry`
+    (default: our domain on port 80)."""
     project, cache, userconfig = workdir / "project", workdir / "cache", workdir / "npmrc"
     project.mkdir(parents=True)
     userconfig.write_text("")
-    proxy = () if registry else ("--proxy", through_gateway(server)["http_proxy"])
+    proxy = ("--proxy", through_gateway(server)["http_proxy"])
     return subprocess.run(
         [
             "npm",

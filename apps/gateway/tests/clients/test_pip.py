@@ -293,11 +293,12 @@ def test_pip_downloads_from_the_gateway_on_a_non_default_port(
     else:
         manifest = index_rules(index, LOOPBACK_DOMAIN)
     server = direct_server(manifest["rules"])
-    env = {key: value for key, value in pip_environment(server).items() if "proxy" not in key}
+    env = pip_environment(server)
 
     result = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "got")]
         + ["--index-url", f"http://{LOOPBACK_DOMAIN}:{server.port}/simple/", "--no-cache-dir"]
+        + ["--trusted-host", f"{LOOPBACK_DOMAIN}:{server.port}"]  # plain HTTP, not localhost
         + ["--disable-pip-version-check", PROJECT],
         env=env,
         capture_output=True,
