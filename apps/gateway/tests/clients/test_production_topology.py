@@ -69,6 +69,10 @@ def test_the_dashboard_and_the_gateway_are_separate_processes(edge, files):
     connection.close()
 
     assert edge.dashboard.process.pid != edge.gateway.process.pid
+    # gunicorn writes its access log line after the answer has gone out.
+    deadline = time.monotonic() + 10
+    while "/accounts/login/" not in edge.dashboard.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert "/accounts/login/" in edge.dashboard.output()  # gunicorn's access log
     assert "/accounts/login/" not in edge.gateway.output()
 
