@@ -67,6 +67,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 from bench.gateway import (  # noqa: E402
     DATABASE_SERVER,
+    gateway_command,
     populate,
     recreate_database,
     running,
@@ -386,26 +387,13 @@ def nginx_config(directory: Path, port: int, backend: int) -> Path:
     )
 
 
-def backend_command(server: str, port: int) -> list[str]:
-    if server == "scarf":
-        return [PYTHON, "-m", "scarf.serving"]
-    return [
-        str(Path(PYTHON).parent / "gunicorn"),
-        "-c",
-        "scarf/gunicorn.conf.py",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "scarf.wsgi",
-    ]
-
-
 @contextmanager
 def serving(name: str, env: dict, work: Path):
     """The server `name` on a free port: (port, its process groups)."""
     backend = name.split("+")[-1]
     port = free_port()
     env = {**env, "PORT": str(port), "BIND": "127.0.0.1"}
-    with running(backend_command(backend, port), port, work / f"{name}.log", env) as process:
+    with running(gateway_command(backend, port), port, work / f"{name}.log", env) as process:
         if not name.startswith("nginx+"):
             yield port, [process.pid]
             return
