@@ -272,7 +272,8 @@ def test_an_index_page_is_served_stale_while_the_index_is_down(
     import_manifest(acme, index_rules(index), verify_domains=True)
     gateway_server.env["UPSTREAM_CACHE_TTL"] = "0"
     server = gateway_server.start()
-    assert pip_download(server, tmp_path / "first").returncode == 0
+    first = pip_download(server, tmp_path / "first")
+    assert first.returncode == 0, first.stderr
 
     index.stop()
     result = pip(server, "index", "versions", PROJECT)
