@@ -1,8 +1,10 @@
-"""docker-compose.yml cannot run here (no container engine), so check its shape."""
+"""docker-compose.yml's shape (CI machines run no container engine; scripts/compose-check.sh
+runs the file itself where one is)."""
 
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -73,6 +75,20 @@ def test_only_the_edge_is_published_and_it_trusts_no_one_else():
     trusted = services["gateway"]["environment"]["TRUSTED_PROXIES"]
     network = trusted.removeprefix("${TRUSTED_PROXIES:-").removesuffix("}")
     assert ipaddress.ip_address(address) in ipaddress.ip_network(network)
+
+
+def test_the_edge_runs_as_the_app_user_so_the_dashboard_can_read_its_certificates():
+    """Caddy writes certificates readable by their owner only; `web` shows them."""
+    services = compose()["services"]
+    uid = re.search(r"useradd [^\n]*--uid (\d+)", (ROOT / "Dockerfile").read_text()).group(1)
+
+    assert services["caddy"]["user"] == f"{uid}:{uid}"
+    volumes = services["caddy-volumes"]
+    assert volumes["command"] == ["chown", "-R", f"{uid}:{uid}", "/data", "/config"]
+    assert {"caddy-data:/data", "caddy-config:/config"} <= set(volumes["volumes"])
+    depends = services["caddy"]["depends_on"]["caddy-volumes"]
+    assert depends == {"condition": "service_completed_successfully"}
+    assert "caddy-data:/caddy-data:ro" in services["web"]["volumes"]
 
 
 def test_the_caddyfile_adapts_with_the_compose_defaults(tmp_path):
