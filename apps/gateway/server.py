@@ -28,6 +28,7 @@ import io
 import itertools
 import logging
 import os
+import re
 import resource
 import signal
 import socket
@@ -793,7 +794,7 @@ class AccessLog:
         self.time = time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime())
 
     def answered(self, connection: Connection, message: Message, status: int, size: int) -> None:
-        referer = user_agent = "-"
+        referer = user_agent = b"-"
         for name, value in message.headers:
             lower = name.lower()
             if lower == b"referer":
@@ -819,13 +820,16 @@ class AccessLog:
             self.stream.flush()
 
 
-def escaped(value: bytes | str) -> str:
-    """`value` quoted for a log line: control characters, quotes and
-    backslashes escaped, so a client cannot forge or split lines."""
-    if isinstance(value, str):
-        value = value.encode("latin-1", "replace")
+def escaped(value: bytes) -> str:
+    """`value` quoted for a log line: control characters, quotes, backslashes
+    and bytes past ASCII escaped, so a client cannot forge or split lines."""
+    if _NEEDS_ESCAPE.search(value) is None:  # the usual case: nothing to escape
+        return '"' + value.decode("ascii") + '"'
     text = value.decode("latin-1").encode("unicode_escape").decode("ascii")
     return '"' + text.replace('"', '\\"') + '"'
+
+
+_NEEDS_ESCAPE = re.compile(rb"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
 def connection_field(keep_alive: bool, version: str) -> bytes:

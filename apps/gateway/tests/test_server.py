@@ -885,6 +885,54 @@ def test_sigterm_under_hostile_clients_lets_the_request_in_flight_finish_then_st
     assert stopped_after < 8
 
 
+def test_sigterm_under_load_finishes_the_requests_in_flight_and_cuts_no_answer_short(
+    start_server, slow_registry
+):
+    # Clients keep downloading on kept-alive connections while the stop comes:
+    # each answer they get is whole (a connection is closed between answers,
+    # never within one), the slow request in flight finishes, and the server
+    # stops once it has, not at the end of the grace period (60 s).
+    server = start_server(workers=2, SERVER_SHUTDOWN_GRACE="60")
+    warm_up(server.port)
+    outcomes = collections.Counter()
+    lock = threading.Lock()
+
+    def keep_downloading() -> None:
+        while server.process.poll() is None:
+            try:
+                with Client(server.port) as client:
+                    while True:
+                        client.send(raw("GET", "/install.sh", GATEWAY))
+                        outcome = client.response().status
+                        with lock:
+                            outcomes[outcome] += 1
+            except (http.client.RemoteDisconnected, ConnectionError):
+                pass  # closed between answers, or refused once stopping
+            except http.client.HTTPException as error:  # an answer cut short
+                with lock:
+                    outcomes[type(error).__name__] += 1
+
+    loaders = [threading.Thread(target=keep_downloading) for _ in range(6)]
+    for loader in loaders:
+        loader.start()
+    try:
+        with Client(server.port) as busy:
+            busy.send(raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO))
+            assert slow_registry.asked.wait(5)
+            before = sum(outcomes.values())
+            server.process.send_signal(signal.SIGTERM)
+            in_flight = summary(busy.response())
+            code = server.process.wait(timeout=30)
+    finally:
+        for loader in loaders:
+            loader.join(timeout=30)
+
+    assert in_flight == (200, None, MANIFEST_BODY)
+    assert code == 0
+    assert before > 0
+    assert set(outcomes) == {307}
+
+
 def test_sigterm_while_a_worker_is_being_replaced_stops_every_worker(start_server):
     # The master waits half a second before replacing a dead worker: a stop
     # then must not start a worker that nothing stops.
