@@ -915,6 +915,9 @@ def test_sigterm_under_load_finishes_the_requests_in_flight_and_cuts_no_answer_s
     loaders = [threading.Thread(target=keep_downloading) for _ in range(6)]
     for loader in loaders:
         loader.start()
+    deadline = time.monotonic() + 30
+    while not outcomes and time.monotonic() < deadline:
+        time.sleep(0.05)  # the load is on before the stop comes
     try:
         with Client(server.port) as busy:
             busy.send(raw("GET", SLOW_MANIFEST, GATEWAY, SKOPEO))
