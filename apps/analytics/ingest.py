@@ -285,13 +285,10 @@ def load(cursor, table: str, columns: list[tuple[str, str]], rows: list[list[Any
             for row in rows:
                 copy.write_row(row)
         return
-    names = [name for name, _ in columns]
+    times = [index for index, (name, _) in enumerate(columns) if name in SQLITE_TIMES]
     cursor.executemany(
-        f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(names))})",  # noqa: S608
-        [
-            [_sqlite_value(name, value) for name, value in zip(names, row, strict=True)]
-            for row in rows
-        ],
+        f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(columns))})",  # noqa: S608
+        [_sqlite_row(row, times) for row in rows] if times else rows,
     )
 
 
@@ -321,11 +318,13 @@ SOURCES_SQL = (
 )
 
 
-def _sqlite_value(name: str, value: Any) -> Any:
-    """Django keeps datetimes in SQLite as naive UTC text ("YYYY-MM-DD HH:MM:SS")."""
-    if name in SQLITE_TIMES:
-        return value.removesuffix("+00:00").replace("T", " ")
-    return value
+def _sqlite_row(row: list[Any], times: list[int]) -> list[Any]:
+    """Django keeps datetimes in SQLite as naive UTC text ("YYYY-MM-DD HH:MM:SS"):
+    the row with its columns at `times` written so."""
+    row = list(row)
+    for index in times:
+        row[index] = row[index].removesuffix("+00:00").replace("T", " ")
+    return row
 
 
 SQLITE_TIMES = {"timestamp", "bucket"}

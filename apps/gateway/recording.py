@@ -20,6 +20,7 @@ import logging
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -425,7 +426,9 @@ class AsyncGroupCommitter:
     in one loop iteration joins one batch, written while the next batch
     gathers; each request's callback runs once its batch is durable, with
     the error if it could not be made so. Blocking work (the spool's fsync,
-    a replay, the database in embedded mode) runs in `executor`."""
+    a replay, the database in embedded mode) runs in `executor`: a thread of
+    its own in the server, so a thread pool busy with slow clients never
+    holds a download's answer back."""
 
     def __init__(self, loop, deliver, writer: DurableWriter, executor):
         self.loop = loop
@@ -437,8 +440,9 @@ class AsyncGroupCommitter:
         self._writing = False
 
     @classmethod
-    def for_settings(cls, loop, executor) -> AsyncGroupCommitter:
+    def for_settings(cls, loop) -> AsyncGroupCommitter:
         writer = default_recorder().writer
+        executor = ThreadPoolExecutor(1, thread_name_prefix="events")
         if settings.EMBEDDED:
 
             async def deliver(events):

@@ -7,8 +7,9 @@ granian's WSGI threads must each block until their event is written, and
 every hand-off between threads costs more than the work. Here llhttp
 (httptools) parses, uvloop runs the sockets, and each process answers such
 requests on its loop: their events join one batch per loop iteration, the
-batch goes to Redis in one write (recording.AsyncGroupCommitter), and the
-answers are written when Redis confirms it.
+batch goes to Redis in one write (recording.AsyncGroupCommitter; in
+embedded mode, `manage.py serve`, to the database in one transaction), and
+the answers are written when the store confirms it.
 
 Everything else — dashboard and API hosts, a host not yet in the routing
 table, an answer that proxies or fetches, a request with a body — runs the
@@ -27,12 +28,14 @@ import io
 import itertools
 import logging
 import os
+import re
 import resource
 import signal
 import socket
 import sys
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -63,6 +66,7 @@ ANSWERS_PER_TURN = 64  # pipelined requests answered at once before other connec
 FEED_SLICE = 4096  # parsed at a time, so a full queue stops the parser within one slice
 MAX_RENDERED = 16384  # encoded responses kept per worker
 ASK_TARGET = ASK_PATH.encode() + b"?"
+INTERNAL_ERROR = b"internal error"
 
 
 @dataclass(frozen=True)
@@ -463,6 +467,7 @@ class Server:
         self.date = b""  # the Date field line, set every second
         self._rendered: dict[int, tuple] = {}
         self.server_name = ("", "0")
+        self.access_log: AccessLog | None = None
 
     def admit(self, connection: Connection) -> bool:
         """Count a new connection in. At max_connections, the connection idle
@@ -486,7 +491,7 @@ class Server:
             answered = self.answer_on_loop(connection, message)
         except Exception:
             log.exception("gateway failed on a request")
-            connection.finish(self.render(Respond(503), message), message.keep_alive)
+            self.reply(connection, message, Respond(503))
             return
         if not answered:
             self.threads.submit(self.run_wsgi, connection, message)
@@ -522,28 +527,34 @@ class Server:
                 return False  # perhaps the edge's question (HostDispatcher)
             response = not_found(request).response
             gateway.counters.count(response.status, "")
-            connection.finish(self.render(response, message), message.keep_alive)
+            self.reply(connection, message, response)
             return True
         decision = routes.decide(request)
         response = decision.outcome.response
         if isinstance(response, Fetch | Proxy):
             return False
         gateway.counters.count(response.status, decision.outcome.rule_type or "")
-        data = self.render(response, message)
         if not decision.events:
-            connection.finish(data, message.keep_alive)
+            self.reply(connection, message, response)
             return True
-        keep_alive = message.keep_alive
 
         def answer(error: BaseException | None) -> None:
             if error is None:
-                connection.finish(data, keep_alive)
+                self.reply(connection, message, response)
             else:
                 log.error("download not recorded, answered 503: %s", error)
-                connection.finish(self.render(Respond(503), message), keep_alive)
+                self.reply(connection, message, Respond(503))
 
         self.committer.record(stamp_events(decision.events, request), answer)
         return True
+
+    def reply(self, connection: Connection, message: Message, response: Redirect | Respond):
+        """Answer on the loop and go on with the connection's next request."""
+        if self.access_log is not None and not connection.closing:
+            bodyless = isinstance(response, Redirect) or message.method == "HEAD"
+            size = 0 if bodyless else len(response.body)
+            self.access_log.answered(connection, message, response.status, size)
+        connection.finish(self.render(response, message), message.keep_alive)
 
     def render(self, response: Redirect | Respond, message: Message) -> bytes:
         """The response's bytes. A remembered decision answers with the same
@@ -620,6 +631,8 @@ class Server:
     def tick(self) -> None:
         """Once a second: the Date header, and each connection's deadlines."""
         self.date = b"Date: " + formatdate(usegmt=True).encode("ascii") + b"\r\n"
+        if self.access_log is not None:
+            self.access_log.tick()
         now = time.monotonic()
         for connection in list(self.connections):
             connection.check_deadlines(now)
@@ -627,7 +640,7 @@ class Server:
 
     async def serve(self, listener: socket.socket) -> None:
         self.loop = asyncio.get_running_loop()
-        self.committer = AsyncGroupCommitter.for_settings(self.loop, self.threads)
+        self.committer = AsyncGroupCommitter.for_settings(self.loop)
         host, port = listener.getsockname()[:2]
         self.server_name = (str(host), str(port))
         self.gateway.start_helpers()
@@ -687,12 +700,14 @@ class ResponseWriter:
         self.keep_alive = message.keep_alive
         self.no_body = message.method == "HEAD"
         self.unconfirmed = 0  # bytes handed over since the client was last seen reading
+        self.status = 500
+        self.body_size = 0  # for the access log
 
     def start_response(self, status: str, headers: list, exc_info=None):
         if exc_info is not None and self.sent_head:
             raise exc_info[1].with_traceback(exc_info[2])
         names = {name.lower() for name, _ in headers}
-        code = int(status.split(" ", 1)[0])
+        code = self.status = int(status.split(" ", 1)[0])
         lines = [f"HTTP/1.1 {status}\r\n".encode("latin-1"), self.server.date]
         lines += [f"{name}: {value}\r\n".encode("latin-1") for name, value in headers]
         bodyless = code < 200 or code in (204, 304)
@@ -716,6 +731,7 @@ class ResponseWriter:
         if not self.sent_head:
             out, self.sent_head = self.head, True
         if data and not self.no_body:
+            self.body_size += len(data)
             out += b"%x\r\n%b\r\n" % (len(data), data) if self.chunked else data
         if out:
             self._send(out)
@@ -730,7 +746,8 @@ class ResponseWriter:
             self.keep_alive = False
             self.loop.call_soon_threadsafe(self._finish, b"")
         else:
-            response = plain_response(500, b"internal error", self.keep_alive)
+            self.status, self.body_size = 500, len(INTERNAL_ERROR) + 1  # and its newline
+            response = plain_response(500, INTERNAL_ERROR, self.keep_alive)
             self.loop.call_soon_threadsafe(self._finish, response)
 
     def _send(self, data: bytes) -> None:
@@ -753,7 +770,66 @@ class ResponseWriter:
     def _finish(self, tail: bytes) -> None:
         if self.connection.closing:
             return
+        if self.server.access_log is not None:
+            self.server.access_log.answered(
+                self.connection, self.message, self.status, self.body_size
+            )
         self.connection.finish(tail, self.keep_alive)
+
+
+class AccessLog:
+    """A line per answer on `stream`, in gunicorn's default access log format
+    (`%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"`), what
+    the client sent escaped. Lines are added on the loop and written once
+    per loop iteration, all together: a write each would cost the fast path
+    a system call per request."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.lines: list[str] = []
+        self.time = ""
+        self.tick()
+
+    def tick(self) -> None:
+        self.time = time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime())
+
+    def answered(self, connection: Connection, message: Message, status: int, size: int) -> None:
+        referer = user_agent = b"-"
+        for name, value in message.headers:
+            lower = name.lower()
+            if lower == b"referer":
+                referer = value
+            elif lower == b"user-agent":
+                user_agent = value
+        request = b"%s %s HTTP/%s" % (
+            message.method.encode("latin-1"),
+            message.target,
+            message.version.encode("latin-1"),
+        )
+        if not self.lines:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.lines.append(
+            f"{connection.peer} - - {self.time} {escaped(request)} {status} {size} "
+            f"{escaped(referer)} {escaped(user_agent)}\n"
+        )
+
+    def flush(self) -> None:
+        lines, self.lines = self.lines, []
+        with contextlib.suppress(OSError, ValueError):  # stdout closed: no log, still answers
+            self.stream.write("".join(lines))
+            self.stream.flush()
+
+
+def escaped(value: bytes) -> str:
+    """`value` quoted for a log line: control characters, quotes, backslashes
+    and bytes past ASCII escaped, so a client cannot forge or split lines."""
+    if _NEEDS_ESCAPE.search(value) is None:  # the usual case: nothing to escape
+        return '"' + value.decode("ascii") + '"'
+    text = value.decode("latin-1").encode("unicode_escape").decode("ascii")
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+_NEEDS_ESCAPE = re.compile(rb"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
 def connection_field(keep_alive: bool, version: str) -> bytes:
@@ -795,14 +871,17 @@ def header_name(raw: bytes) -> str:
 # --- processes ------------------------------------------------------------------------------
 
 
-def run_worker(host: str, port: int, threads: int) -> None:
+def run_worker(listener: socket.socket, threads: int, options: ServeOptions) -> None:
     import uvloop
     from django.conf import settings
 
     from scarf.wsgi import application, gateway_application
 
-    listener = listening_socket(host, port)
+    if options.worker_started is not None:
+        options.worker_started()
     server = Server(application, gateway_application, settings.DASHBOARD_HOSTS, threads)
+    if options.access_log:
+        server.access_log = AccessLog(sys.stdout)
     uvloop.run(server.serve(listener))
 
 
@@ -820,29 +899,42 @@ def open_files(raise_to_hard_limit: bool = False) -> int:
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket of the worker's own on the shared port (SO_REUSEPORT): the
+    """A socket of one worker's own on the shared port (SO_REUSEPORT): the
     kernel spreads new connections evenly over the workers. With one socket
     shared by every worker, the busiest worker, awake already, accepted
-    nearly all of them (64 of 64 in the benchmark) while the others idled."""
+    nearly all of them (64 of 64 in the benchmark) while the others idled.
+    The master opens it and keeps it open: connections the kernel queued on
+    it wait there for the worker's replacement when the worker dies (closed
+    with the worker, its queue would be reset)."""
     listener = socket.create_server((host, port), backlog=2048, reuse_port=True)
     listener.setblocking(False)
     return listener
 
 
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@dataclass(frozen=True)
+class ServeOptions:
+    access_log: bool = False  # a line per answer on stdout, in gunicorn's format
+    worker_started: Callable[[], None] | None = None  # run in each worker before it serves
+
+
+def serve(
+    host: str, port: int, workers: int, threads: int, options: ServeOptions = ServeOptions()
+) -> None:
     """Start `workers` processes (Django is loaded once, before forking),
-    start again any that dies; SIGTERM stops all."""
+    each on a listening socket of its own, start again any that dies (on the
+    same socket); SIGTERM stops all."""
     from django.db import connections
 
     socket.create_server((host, port)).close()  # taken, even with SO_REUSEPORT: fail here
     open_files(raise_to_hard_limit=True)  # the workers inherit it
     connections.close_all()
-    children: dict[int, int] = {}
+    listeners = [listening_socket(host, port) for _ in range(workers)]
+    children: dict[int, socket.socket] = {}  # worker -> its listening socket
     stopping = False
 
-    def spawn() -> None:
-        """Start a worker, unless stopping: a stop is held off until it is
-        counted among the children, so it is stopped with them."""
+    def spawn(listener: socket.socket) -> None:
+        """Start a worker on `listener`, unless stopping: a stop is held off
+        until it is counted among the children, so it is stopped with them."""
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             if stopping:
@@ -852,29 +944,34 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
                 for signum in STOP_SIGNALS:
                     signal.signal(signum, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                for other in listeners:
+                    if other is not listener:
+                        other.close()
                 code = 0
                 try:
-                    run_worker(host, port, threads)
+                    run_worker(listener, threads, options)
                 except BaseException:
                     log.exception("worker failed")
                     code = 1
                 finally:
                     os._exit(code)
-            children[pid] = pid
+            children[pid] = listener
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(signum, frame):
         nonlocal stopping
         stopping = True
+        for listener in listeners:
+            listener.close()  # the workers' copies close as they stop
         for pid in list(children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop)
-    for _ in range(workers):
-        spawn()
+    for listener in listeners:
+        spawn(listener)
     log.info("serving on http://%s:%d/ with %d workers", host, port, workers)
     while children:
         try:
@@ -883,8 +980,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             break
         except InterruptedError:
             continue
-        children.pop(pid, None)
-        if not stopping:
+        listener = children.pop(pid, None)
+        if not stopping and listener is not None:
             log.warning("worker %d exited (%s); starting another", pid, status)
             time.sleep(0.5)
-            spawn()
+            spawn(listener)

@@ -80,14 +80,12 @@ def direct_server(gateway_server, acme, settings):
 @pytest.fixture(params=["scarf", "gunicorn"])
 def start_either_server(request, gateway_server, tmp_path):
     """Starts, once the test's rules are in, the production server (`python -m
-    scarf.serving`) or `manage.py serve` (gunicorn): each test runs on both."""
-    production = ProductionServer(gateway_server.env, tmp_path)
-
-    def start() -> Server:
-        return gateway_server.start() if request.param == "gunicorn" else production.start()
-
-    yield start
-    production.stop()
+    scarf.serving`) or gunicorn with scarf/gunicorn.conf.py (which still
+    serves the whole product): each test runs on both."""
+    kind = ProductionServer if request.param == "scarf" else DashboardServer
+    server = kind(gateway_server.env, tmp_path)
+    yield server.start
+    server.stop()
 
 
 def through_gateway(server) -> dict[str, str]:

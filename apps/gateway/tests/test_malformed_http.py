@@ -1,5 +1,5 @@
 """Malformed HTTP on a raw socket to the real servers (the production one,
-scarf's own via `python -m scarf.serving`, and gunicorn via `manage.py serve`),
+scarf's own via `python -m scarf.serving`, and gunicorn with scarf/gunicorn.conf.py),
 with the WSGI dispatcher, the gateway and Django behind them: each request
 of the corpus is answered with a 4xx or the connection is closed, never a
 5xx nor a header a client could inject, and the server keeps serving."""

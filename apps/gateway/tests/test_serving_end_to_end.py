@@ -29,7 +29,7 @@ def recorded_events(redis_db):
 
 @pytest.fixture
 def server(start_either_server, acme, every_rule_type):
-    """The production server (`python -m scarf.serving`) and `manage.py serve`."""
+    """The production server (`python -m scarf.serving`) and gunicorn (scarf/gunicorn.conf.py)."""
     import_manifest(acme, every_rule_type, verify_domains=True)
     return start_either_server()
 

@@ -190,7 +190,7 @@ def docker_manifest(registry_url: str) -> dict:
 
 @pytest.fixture
 def server(start_either_server, acme, registry, image):
-    """The production server (`python -m scarf.serving`) and `manage.py serve`."""
+    """The production server (`python -m scarf.serving`) and gunicorn (scarf/gunicorn.conf.py)."""
     import_manifest(acme, docker_manifest(registry.url), verify_domains=True)
     return start_either_server()
 
