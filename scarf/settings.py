@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.migration_checks",
     "apps.webhooks",
     "apps.outbox",
+    "apps.publicstats",
     "rest_framework",
     "drf_spectacular",
 ]
@@ -370,6 +371,10 @@ ANALYTICS_INGEST_INTERVAL = float(os.environ.get("ANALYTICS_INGEST_INTERVAL", "1
 ANALYTICS_CLAIM_IDLE_MS = int(os.environ.get("ANALYTICS_CLAIM_IDLE_MS", "60000"))
 # Monthly partitions of the raw events table created ahead of time.
 ANALYTICS_PARTITIONS_AHEAD = int(os.environ.get("ANALYTICS_PARTITIONS_AHEAD", "2"))
+# Public stats (apps/publicstats): counts under this k read "< k" so no single
+# user can be singled out; seconds browsers and CDNs may cache a badge.
+PUBLIC_STATS_MIN_COUNT = max(1, int(os.environ.get("PUBLIC_STATS_MIN_COUNT", "10")))
+PUBLIC_STATS_MAX_AGE = int(os.environ.get("PUBLIC_STATS_MAX_AGE", "600"))
 CELERY_BEAT_SCHEDULE |= {
     "ingest-events": {
         "task": "apps.analytics.tasks.ingest_events",

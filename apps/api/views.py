@@ -301,13 +301,13 @@ class PackageViewSet(Editable):
             self.access.organisation, self.access.actor, **serializer.validated_data
         )
 
-    @extend_schema(request=s.PackageRenameSerializer, responses={200: s.PackageSerializer})
+    @extend_schema(request=s.PackageChangeSerializer, responses={200: s.PackageSerializer})
     def partial_update(self, request, pk=None):
-        """Rename a package (its key and kind are fixed)."""
+        """Rename a package or publish its download count (its key and kind are fixed)."""
         package = self.get_object()
-        rename = s.PackageRenameSerializer(data=request.data)
-        rename.is_valid(raise_exception=True)
-        package = services.rename_package(package, self.access.actor, rename.validated_data["name"])
+        change = s.PackageChangeSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        package = services.update_package(package, self.access.actor, **change.validated_data)
         return Response(self.get_serializer(package).data)
 
     def perform_destroy(self, package: Package) -> None:

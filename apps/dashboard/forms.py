@@ -345,6 +345,13 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.ROLES, initial=Membership.MEMBER)
 
 
+class PublicStatsForm(forms.Form):
+    public_stats = forms.ChoiceField(
+        choices=[("on", "published"), ("off", "not published")],
+        error_messages={"invalid_choice": "public_stats must be on or off"},
+    )
+
+
 class InvitationForm(RoleForm):
     email = forms.EmailField(label="E-mail address")
     field_order = ["email", "role"]

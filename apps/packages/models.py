@@ -108,6 +108,10 @@ class Package(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=KINDS)
     created = models.DateTimeField(auto_now_add=True)
+    public_stats = models.BooleanField(
+        default=False,
+        help_text="anyone may see its download count (a badge and a public page, apps.publicstats)",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -27,7 +28,15 @@ from apps.packages.models import Package, Revision, Rule
 
 from ..commands import commands_for
 from ..decorators import is_htmx, sees_and_changes
-from ..forms import KIND_BY_TYPE, KINDS, PackageListForm, RuleForm, TryRequestForm, initial_of
+from ..forms import (
+    KIND_BY_TYPE,
+    KINDS,
+    PackageListForm,
+    PublicStatsForm,
+    RuleForm,
+    TryRequestForm,
+    initial_of,
+)
 from ..snapshots import compare
 from ..stats import filled, package_overview, sparkline
 from .deleting import confirm_deletion
@@ -187,8 +196,36 @@ def package_detail(request, package_id: int):
             "downloads": package_overview(
                 request.organisation.id, package.key, datetime.now(UTC).date()
             ),
+            "public": _public_stats(request, package),
         },
     )
+
+
+def _public_stats(request, package: Package) -> dict:
+    """Where anyone sees the package's download count once published, and
+    under which count figures read "< k"."""
+    where = [request.organisation.slug, package.key]
+    return {
+        "badge": request.build_absolute_uri(reverse("public-badge", args=where)),
+        "page": request.build_absolute_uri(reverse("public-package", args=where)),
+        "threshold": settings.PUBLIC_STATS_MIN_COUNT,
+    }
+
+
+@require_POST
+@role_required(MANAGE)
+def package_public_stats(request, package_id: int):
+    """Publish the package's download count (a badge and a public page), or stop."""
+    package = _package(request, package_id)
+    form = PublicStatsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["public_stats"][0])
+    else:
+        public = form.cleaned_data["public_stats"] == "on"
+        services.update_package(package, actor(request), public_stats=public)
+        state = "Anyone can now see" if public else "Only members see"
+        messages.success(request, f"{state} the download count of {package.name}.")
+    return redirect("package", package.id)
 
 
 def _rule(request, rule_id: int) -> Rule:
