@@ -409,6 +409,7 @@ class BackendViewSet(Editable):
 @filters(
     object_type="only revisions of domains, packages, rules or manifests",
     object_id="only revisions of the object with this id",
+    package="only revisions of the package with this key, its rules and their backends",
 )
 class RevisionViewSet(Readable):
     """The organisation's change history, newest first."""
@@ -421,6 +422,8 @@ class RevisionViewSet(Readable):
             queryset = queryset.filter(object_type=object_type)
         if (object_id := query_id(self.request, "object_id")) is not None:
             queryset = queryset.filter(object_id=object_id)
+        if package := query_value(self.request, "package"):
+            queryset = queryset.about_package(package)
         return queryset
 
     @extend_schema(request=None, responses={201: s.RevisionSerializer})

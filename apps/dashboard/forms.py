@@ -405,3 +405,13 @@ class PackageListForm(forms.Form):
         if not self.is_valid():
             return "", "name"
         return self.cleaned_data["q"].strip(), self.cleaned_data["sort"] or "name"
+
+
+class AuditLogForm(forms.Form):
+    """The audit log's filter: one package's changes."""
+
+    package = forms.CharField(required=False, max_length=200, label="Package id")
+
+    def package_key(self) -> str:
+        """The package id asked for; empty (every change) when the form is invalid."""
+        return self.cleaned_data["package"].strip() if self.is_valid() else ""

@@ -6,6 +6,7 @@ request" box."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -88,6 +89,7 @@ def home(request):
             "listing": listing,
             "search": search,
             "order": order,
+            "page_query": urlencode({"q": search, "sort": order}),
             "has_packages": bool(rows) or organisation.packages.exists(),
             "domains": organisation.domains.order_by("hostname"),
             "try_form": TryRequestForm(organisation.domains.filter(verified=True)),
@@ -171,13 +173,18 @@ def _package(request, package_id: int) -> Package:
     return get_object_or_404(Package, id=package_id, organisation=request.organisation)
 
 
-def _revisions(package: Package):
-    rule_ids = list(package.rules.values_list("id", flat=True))
-    return Revision.objects.filter(
-        Q(object_type="package", object_id=package.id)
-        | Q(object_type="rule", object_id__in=rule_ids),
-        organisation=package.organisation,
-    )[:50]
+HISTORY_SHOWN = 10
+
+
+def _history(package: Package) -> dict:
+    """The package's newest changes; the audit log, filtered to it, has them all."""
+    revisions = package.organisation.revisions.select_related("reverts").about_package(package.key)
+    newest = list(revisions[: HISTORY_SHOWN + 1])
+    return {
+        "revisions": newest[:HISTORY_SHOWN],
+        "more": len(newest) > HISTORY_SHOWN,
+        "all": reverse("audit-log") + "?" + urlencode({"package": package.key}),
+    }
 
 
 @role_required(READ)
@@ -190,7 +197,7 @@ def package_detail(request, package_id: int):
         {
             "package": package,
             "rules": [{"rule": rule, "commands": commands_for(rule)} for rule in rules],
-            "revisions": _revisions(package),
+            "history": _history(package),
             "try_form": TryRequestForm(request.organisation.domains.filter(verified=True)),
             "backends": backends_of(package),
             "downloads": package_overview(
