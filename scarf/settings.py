@@ -351,15 +351,20 @@ EVENTS_REDIS_URL = os.environ.get("EVENTS_REDIS_URL", REDIS_URL)
 # Seconds the gateway waits on that Redis before spooling events to VAR_DIR/spool.
 EVENTS_REDIS_TIMEOUT = float(os.environ.get("EVENTS_REDIS_TIMEOUT", "0.5"))
 # Offline MMDB files for country (e.g. ip-location-db's geo-whois-asn-country)
-# and AS organisation (GeoLite2-ASN / DB-IP ASN Lite format); empty: no geo.
-# `make run` and the Docker image install the country database at VAR_DIR/geo/country.mmdb
-# (scripts/geo.sh), which is the default when it is there; ANALYTICS_COUNTRY_MMDB="" turns it off.
-_INSTALLED_COUNTRY_MMDB = VAR_DIR / "geo" / "country.mmdb"
-ANALYTICS_COUNTRY_MMDB = os.environ.get(
-    "ANALYTICS_COUNTRY_MMDB",
-    str(_INSTALLED_COUNTRY_MMDB) if _INSTALLED_COUNTRY_MMDB.exists() else "",
-)
-ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", "")
+# and AS organisation (GeoLite2-ASN / DB-IP ASN Lite / ip-location-db ASN format);
+# empty: no geo. `make run` and the Docker image install the country database at
+# VAR_DIR/geo/country.mmdb (scripts/geo.sh); an ASN database is one you put at
+# VAR_DIR/geo/asn.mmdb (none is packaged, README "Analytics"). Each is the default
+# when it is there; ANALYTICS_COUNTRY_MMDB="" (ANALYTICS_ASN_MMDB="") turns it off.
+
+
+def _installed_geo(name: str) -> str:
+    path = VAR_DIR / "geo" / name
+    return str(path) if path.exists() else ""
+
+
+ANALYTICS_COUNTRY_MMDB = os.environ.get("ANALYTICS_COUNTRY_MMDB", _installed_geo("country.mmdb"))
+ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", _installed_geo("asn.mmdb"))
 # Days raw events are kept, unless an organisation's analytics settings say otherwise.
 ANALYTICS_RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "395"))
 # Ingestion: stream entries per batch (an entry holds 1 to 200 events, more when the
