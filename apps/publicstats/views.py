@@ -48,16 +48,14 @@ def _shown(count: int) -> str:
     return public_figure(count, settings.PUBLIC_STATS_MIN_COUNT)
 
 
-def _downloads(package: Package, start, end) -> int:
+def _last_days(package: Package, days: int) -> int:
+    """The package's downloads over the last `days` days, today included."""
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=days - 1)
     counted = queries.top(
-        package.organisation_id, "package", start, end, None, packages=[package.key]
+        package.organisation_id, "package", start, today, None, packages=[package.key]
     )
     return sum(row["count"] for row in counted)
-
-
-def _last_days(package: Package, days: int) -> int:
-    today = datetime.now(UTC).date()
-    return _downloads(package, today - timedelta(days=days - 1), today)
 
 
 @require_safe
