@@ -97,6 +97,14 @@ def shoot(page, name: str, path: str, overflows: dict) -> None:
                 overflows[f"{name} ({scheme})"] = page.evaluate(OVERFLOWING)
 
 
+def collect_violations(page, violations: list[str]) -> None:
+    """Content-Security-Policy violations the page reports, into `violations`."""
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and violations.append(m.text),
+    )
+
+
 def test_every_page_in_light_and_dark_on_desktop_and_phone(gateway_server):  # noqa: F811
     server = gateway_server.start()
     ada, pages = populate()
@@ -106,10 +114,7 @@ def test_every_page_in_light_and_dark_on_desktop_and_phone(gateway_server):  # n
     print(f"screenshots: {FOLDER}")
     with chromium() as browser:
         with browser_page(browser, server.url, FOLDER) as page:
-            page.on(
-                "console",
-                lambda m: "Content Security Policy" in m.text and violations.append(m.text),
-            )
+            collect_violations(page, violations)
             page.context.add_cookies([cookie])
             for name, path in pages.items():
                 shoot(page, name, path, overflows)
@@ -119,6 +124,7 @@ def test_every_page_in_light_and_dark_on_desktop_and_phone(gateway_server):  # n
             name = page.get_by_role("heading", level=1).get_by_title(LONG_NAME)
             assert name.evaluate("e => e.scrollWidth > e.clientWidth")  # cut, whole on hover
         with browser_page(browser, server.url, FOLDER) as visitor:
+            collect_violations(visitor, violations)
             shoot(visitor, "public-stats", "/stats/acme/cli/", overflows)
             assert visitor.locator("#public-last-days").inner_text() == str(CLI_DOWNLOADS)
 
