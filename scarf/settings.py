@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.migration_checks",
     "apps.webhooks",
     "apps.outbox",
+    "apps.publicstats",
     "rest_framework",
     "drf_spectacular",
 ]
@@ -358,15 +359,20 @@ EVENTS_REDIS_URL = os.environ.get("EVENTS_REDIS_URL", REDIS_URL)
 # Seconds the gateway waits on that Redis before spooling events to VAR_DIR/spool.
 EVENTS_REDIS_TIMEOUT = float(os.environ.get("EVENTS_REDIS_TIMEOUT", "0.5"))
 # Offline MMDB files for country (e.g. ip-location-db's geo-whois-asn-country)
-# and AS organisation (GeoLite2-ASN / DB-IP ASN Lite format); empty: no geo.
-# `make run` and the Docker image install the country database at VAR_DIR/geo/country.mmdb
-# (scripts/geo.sh), which is the default when it is there; ANALYTICS_COUNTRY_MMDB="" turns it off.
-_INSTALLED_COUNTRY_MMDB = VAR_DIR / "geo" / "country.mmdb"
-ANALYTICS_COUNTRY_MMDB = os.environ.get(
-    "ANALYTICS_COUNTRY_MMDB",
-    str(_INSTALLED_COUNTRY_MMDB) if _INSTALLED_COUNTRY_MMDB.exists() else "",
-)
-ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", "")
+# and AS organisation (GeoLite2-ASN / DB-IP ASN Lite / ip-location-db ASN format);
+# empty: no geo. `make run` and the Docker image install the country database at
+# VAR_DIR/geo/country.mmdb (scripts/geo.sh); an ASN database is one you put at
+# VAR_DIR/geo/asn.mmdb (none is packaged, README "Analytics"). Each is the default
+# when it is there; ANALYTICS_COUNTRY_MMDB="" (ANALYTICS_ASN_MMDB="") turns it off.
+
+
+def _installed_geo(name: str) -> str:
+    path = VAR_DIR / "geo" / name
+    return str(path) if path.exists() else ""
+
+
+ANALYTICS_COUNTRY_MMDB = os.environ.get("ANALYTICS_COUNTRY_MMDB", _installed_geo("country.mmdb"))
+ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", _installed_geo("asn.mmdb"))
 # Days raw events are kept, unless an organisation's analytics settings say otherwise.
 ANALYTICS_RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "395"))
 # Ingestion: stream entries per batch (an entry holds 1 to 200 events, more when the
@@ -378,6 +384,10 @@ ANALYTICS_INGEST_INTERVAL = float(os.environ.get("ANALYTICS_INGEST_INTERVAL", "1
 ANALYTICS_CLAIM_IDLE_MS = int(os.environ.get("ANALYTICS_CLAIM_IDLE_MS", "60000"))
 # Monthly partitions of the raw events table created ahead of time.
 ANALYTICS_PARTITIONS_AHEAD = int(os.environ.get("ANALYTICS_PARTITIONS_AHEAD", "2"))
+# Public stats (apps/publicstats): counts under this k read "< k" so no single
+# user can be singled out; seconds browsers and CDNs may cache a badge.
+PUBLIC_STATS_MIN_COUNT = max(1, int(os.environ.get("PUBLIC_STATS_MIN_COUNT", "10")))
+PUBLIC_STATS_MAX_AGE = int(os.environ.get("PUBLIC_STATS_MAX_AGE", "600"))
 CELERY_BEAT_SCHEDULE |= {
     "ingest-events": {
         "task": "apps.analytics.tasks.ingest_events",

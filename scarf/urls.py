@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("api/v1/", include("apps.api.urls")),
+    path("stats/", include("apps.publicstats.urls")),
     path("", include("apps.dashboard.urls")),
 ]

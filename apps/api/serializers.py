@@ -287,7 +287,14 @@ class DomainSerializer(serializers.ModelSerializer):
         }
 
 
-PACKAGE = {"id": 5, "key": "cli", "name": "acme-cli", "kind": "file", "created": WHEN}
+PACKAGE = {
+    "id": 5,
+    "key": "cli",
+    "name": "acme-cli",
+    "kind": "file",
+    "public_stats": False,
+    "created": WHEN,
+}
 
 
 @extend_schema_serializer(
@@ -301,13 +308,27 @@ PACKAGE = {"id": 5, "key": "cli", "name": "acme-cli", "kind": "file", "created":
 class PackageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Package
-        fields = ["id", "key", "name", "kind", "created"]
-        read_only_fields = ["created"]
+        fields = ["id", "key", "name", "kind", "public_stats", "created"]
+        read_only_fields = ["public_stats", "created"]
 
 
-@extend_schema_serializer(examples=[example("Rename", {"name": "Acme CLI"}, request_only=True)])
-class PackageRenameSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+@extend_schema_serializer(
+    examples=[
+        example("Rename", {"name": "Acme CLI"}, request_only=True),
+        example("Publish its download count", {"public_stats": True}, request_only=True),
+    ]
+)
+class PackageChangeSerializer(serializers.Serializer):
+    """What a PATCH may change: the name, and whether anyone may see the
+    download count (a badge and a public page; small counts shown as "< k")."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    public_stats = serializers.BooleanField(required=False)
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError("give name, public_stats or both")
+        return data
 
 
 RULE = {

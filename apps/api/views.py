@@ -301,13 +301,13 @@ class PackageViewSet(Editable):
             self.access.organisation, self.access.actor, **serializer.validated_data
         )
 
-    @extend_schema(request=s.PackageRenameSerializer, responses={200: s.PackageSerializer})
+    @extend_schema(request=s.PackageChangeSerializer, responses={200: s.PackageSerializer})
     def partial_update(self, request, pk=None):
-        """Rename a package (its key and kind are fixed)."""
+        """Rename a package or publish its download count (its key and kind are fixed)."""
         package = self.get_object()
-        rename = s.PackageRenameSerializer(data=request.data)
-        rename.is_valid(raise_exception=True)
-        package = services.rename_package(package, self.access.actor, rename.validated_data["name"])
+        change = s.PackageChangeSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        package = services.update_package(package, self.access.actor, **change.validated_data)
         return Response(self.get_serializer(package).data)
 
     def perform_destroy(self, package: Package) -> None:
@@ -409,6 +409,7 @@ class BackendViewSet(Editable):
 @filters(
     object_type="only revisions of domains, packages, rules or manifests",
     object_id="only revisions of the object with this id",
+    package="only revisions of the package with this key, its rules and their backends",
 )
 class RevisionViewSet(Readable):
     """The organisation's change history, newest first."""
@@ -421,6 +422,8 @@ class RevisionViewSet(Readable):
             queryset = queryset.filter(object_type=object_type)
         if (object_id := query_id(self.request, "object_id")) is not None:
             queryset = queryset.filter(object_id=object_id)
+        if package := query_value(self.request, "package"):
+            queryset = queryset.about_package(package)
         return queryset
 
     @extend_schema(request=None, responses={201: s.RevisionSerializer})

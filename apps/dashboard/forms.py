@@ -345,6 +345,13 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.ROLES, initial=Membership.MEMBER)
 
 
+class PublicStatsForm(forms.Form):
+    public_stats = forms.ChoiceField(
+        choices=[("on", "published"), ("off", "not published")],
+        error_messages={"invalid_choice": "public_stats must be on or off"},
+    )
+
+
 class InvitationForm(RoleForm):
     email = forms.EmailField(label="E-mail address")
     field_order = ["email", "role"]
@@ -398,3 +405,13 @@ class PackageListForm(forms.Form):
         if not self.is_valid():
             return "", "name"
         return self.cleaned_data["q"].strip(), self.cleaned_data["sort"] or "name"
+
+
+class AuditLogForm(forms.Form):
+    """The audit log's filter: one package's changes."""
+
+    package = forms.CharField(required=False, max_length=200, label="Package id")
+
+    def package_key(self) -> str:
+        """The package id asked for; empty (every change) when the form is invalid."""
+        return self.cleaned_data["package"].strip() if self.is_valid() else ""

@@ -7,6 +7,11 @@ urlpatterns = [
     path("packages/new/", packages.package_create, name="package-new"),
     path("packages/<int:package_id>/", packages.package_detail, name="package"),
     path("packages/<int:package_id>/delete/", packages.package_delete, name="package-delete"),
+    path(
+        "packages/<int:package_id>/public-stats/",
+        packages.package_public_stats,
+        name="package-public-stats",
+    ),
     path("packages/<int:package_id>/rules/new/", packages.rule_create, name="rule-new"),
     path("rules/<int:rule_id>/edit/", packages.rule_edit, name="rule-edit"),
     path("rules/<int:rule_id>/delete/", packages.rule_delete, name="rule-delete"),

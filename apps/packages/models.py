@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.functional import cached_property
 
 from apps.accounts.models import ApiToken, Organisation, User
@@ -108,6 +109,10 @@ class Package(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=KINDS)
     created = models.DateTimeField(auto_now_add=True)
+    public_stats = models.BooleanField(
+        default=False,
+        help_text="anyone may see its download count (a badge and a public page, apps.publicstats)",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -180,6 +185,21 @@ class Rule(models.Model):
         }
 
 
+class RevisionQuerySet(models.QuerySet):
+    def about_package(self, key: str) -> RevisionQuerySet:
+        """Revisions of the package with this key, of its rules (deleted ones
+        too: found by the key in their snapshots) and of its rules' backends.
+        An import is about a manifest, not about any one package."""
+        rule_ids = list(Rule.objects.filter(package__key=key).values_list("id", flat=True))
+        about = Q()
+        for side in ("before", "after"):
+            about |= Q(object_type="package", **{f"{side}__key": key})
+            about |= Q(object_type="rule", **{f"{side}__rule__package-id": key})
+            about |= Q(object_type="rule", **{f"{side}__rule__rule-id": key})
+            about |= Q(object_type="backend", **{f"{side}__rule__in": rule_ids})
+        return self.filter(about)
+
+
 class Revision(models.Model):
     """One recorded change to a domain, package or rule set: who, when, the
     state before and after (None where the object did not exist). Any
@@ -208,6 +228,8 @@ class Revision(models.Model):
     reverts = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="rollbacks"
     )
+
+    objects = RevisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]

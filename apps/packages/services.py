@@ -111,6 +111,7 @@ def package_snapshot(package: Package) -> dict[str, Any]:
         "key": package.key,
         "name": package.name,
         "kind": package.kind,
+        "public_stats": package.public_stats,
         "rules": _rules_snapshot(package.rules.all()),
     }
 
@@ -264,10 +265,13 @@ def create_package(
 
 
 @transaction.atomic
-def rename_package(package: Package, actor: Actor, name: str) -> Package:
+def update_package(package: Package, actor: Actor, **changes: Any) -> Package:
+    """Rename a package or publish its download count (`public_stats`: a badge
+    and a public page), recorded as one revision; its key and kind are fixed."""
     before = package_snapshot(package)
-    package.name = name
-    package.save(update_fields=["name"])
+    for field, value in changes.items():
+        setattr(package, field, value)
+    package.save(update_fields=list(changes))
     after = package_snapshot(package)
     _record(package.organisation, actor, Revision.UPDATE, "package", package.id, before, after)
     return package
@@ -665,12 +669,16 @@ def _restore_package(organisation: Organisation, package_id: int, snapshot: dict
             package.delete()
     elif package is not None:
         package.name = snapshot["name"]
-        package.save(update_fields=["name"])
+        package.public_stats = snapshot.get("public_stats", False)
+        package.save(update_fields=["name", "public_stats"])
     elif Package.objects.filter(organisation=organisation, key=snapshot["key"]).exists():
         raise Rejected([("key", f"another package now uses the key {snapshot['key']!r}")])
     else:
         fields = {k: snapshot[k] for k in ("key", "name", "kind")}
-        Package.objects.create(id=package_id, organisation=organisation, **fields)
+        public = snapshot.get("public_stats", False)
+        Package.objects.create(
+            id=package_id, organisation=organisation, public_stats=public, **fields
+        )
         _restore_rules(organisation, snapshot["rules"])
 
 
@@ -757,6 +765,9 @@ def _comparable(snapshot: Any) -> Any:
         return {key: value for key, value in snapshot.items() if key != "verified"}
     if isinstance(snapshot, dict) and "domains" in snapshot:
         return snapshot["domains"]
+    if isinstance(snapshot, dict) and "kind" in snapshot:
+        # Packages recorded before public stats existed had them off.
+        return {"public_stats": False, **snapshot}
     return snapshot
 
 

@@ -1,6 +1,9 @@
 """Packages through the API."""
 
+from apps.accounts.models import Organisation
 from apps.packages.models import Package, Rule
+
+from .conftest import api_client, issue_token
 
 
 def test_packages_filter_by_kind(api, acme):
@@ -26,3 +29,35 @@ def test_deleting_a_package_deletes_its_rules(api, acme):
     assert api.delete(f"/api/v1/packages/{package.id}/").status_code == 204
 
     assert not Rule.objects.filter(package__key="acme-tool").exists()
+
+
+def test_a_packages_download_count_is_published_through_the_api(api, acme, client):
+    package = Package.objects.get(organisation=acme, key="cli")
+    assert api.get(f"/api/v1/packages/{package.id}/").json()["public_stats"] is False
+
+    response = api.patch(f"/api/v1/packages/{package.id}/", {"public_stats": True}, format="json")
+
+    assert response.json()["public_stats"] is True
+    assert client.get("/stats/acme/cli.svg").status_code == 200
+
+
+def test_a_change_without_a_field_is_refused(api, acme):
+    package = Package.objects.get(organisation=acme, key="cli")
+
+    response = api.patch(f"/api/v1/packages/{package.id}/", {}, format="json")
+
+    assert response.status_code == 400
+    assert "give name, public_stats or both" in str(response.json())
+
+
+def test_another_organisations_token_cannot_publish(acme, ada):
+    other = Organisation.create_for(ada, "Other")
+    package = Package.objects.get(organisation=acme, key="cli")
+    outsider = api_client(issue_token(other, ada))
+
+    response = outsider.patch(
+        f"/api/v1/packages/{package.id}/", {"public_stats": True}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert Package.objects.get(id=package.id).public_stats is False

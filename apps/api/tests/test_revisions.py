@@ -50,3 +50,12 @@ def test_a_read_token_cannot_roll_back(api, read_api, acme):
     revision = api.get("/api/v1/revisions/").json()["results"][0]
 
     assert read_api.post(f"/api/v1/revisions/{revision['id']}/rollback/").status_code == 403
+
+
+def test_revisions_filter_by_package(api, acme):
+    rule = switch(api, acme, "https://mirror.example/i.sh")
+    api.post("/api/v1/packages/", {"key": "k", "name": "n", "kind": "file"}, format="json")
+
+    listed = api.get("/api/v1/revisions/", {"package": "install-script"}).json()["results"]
+
+    assert [(r["object_type"], r["object_id"]) for r in listed] == [("rule", rule.id)]

@@ -25,24 +25,43 @@ ARTIFACTS = BASE_DIR / "var" / "test-artifacts" / "dashboard"
 
 
 @contextmanager
-def chromium_page(base_url: str, folder: Path):
-    """A page of a fresh browser; on a failure, a screenshot `failure.png` in `folder`."""
+def chromium():
+    """A fresh headless browser."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-        context.grant_permissions(["clipboard-read", "clipboard-write"])
-        context.set_default_timeout(15_000)
-        page = context.new_page()
         try:
-            yield page
-        except BaseException:
-            screenshot(page, "failure", folder)
-            raise
+            yield browser
         finally:
-            context.close()
             browser.close()
+
+
+@contextmanager
+def browser_page(browser, base_url: str, folder: Path, **options):
+    """A page in a new context of `browser` (`options`: Playwright's context
+    options, e.g. java_script_enabled=False); on a failure, a screenshot
+    `failure.png` in `folder`."""
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 1280, "height": 900}, **options
+    )
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    except BaseException:
+        screenshot(page, "failure", folder)
+        raise
+    finally:
+        context.close()
+
+
+@contextmanager
+def chromium_page(base_url: str, folder: Path):
+    """A page of a fresh browser; on a failure, a screenshot `failure.png` in `folder`."""
+    with chromium() as browser, browser_page(browser, base_url, folder) as page:
+        yield page
 
 
 def screenshot(page, name: str, folder: Path) -> None:

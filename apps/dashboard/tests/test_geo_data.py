@@ -76,24 +76,50 @@ def test_the_installed_country_database_answers_and_is_the_default(signed_in, ge
         assert reader.get("8.8.8.8") == {"country_code": "US"}
         assert reader.get("1.1.1.1") == {"country_code": "AU"}
 
-    default = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from django.conf import settings; print(settings.ANALYTICS_COUNTRY_MMDB)",
-        ],
+    assert settings_value("ANALYTICS_COUNTRY_MMDB", var) == str(database)
+
+    geo(country=str(database))
+    page = analytics_page(signed_in("member"))
+    assert "no country database" not in page
+    assert "nro.net" in page
+
+
+def test_the_page_says_why_networks_are_off_and_how_to_add_them(signed_in, geo):
+    geo()
+
+    page = analytics_page(signed_in("member"))
+
+    assert "no network database comes with the product" in page
+    assert "<code>var/geo/asn.mmdb</code>" in page
+
+
+def settings_value(name: str, var) -> str:
+    """A setting as a fresh process with VAR_DIR=`var` (and `name` unset) reads it."""
+    found = subprocess.run(
+        [sys.executable, "-c", f"from django.conf import settings; print(settings.{name})"],
         cwd=BASE_DIR,
         env={
-            **{k: v for k, v in os.environ.items() if k != "ANALYTICS_COUNTRY_MMDB"},
+            **{k: v for k, v in os.environ.items() if k != name},
             "DJANGO_SETTINGS_MODULE": "scarf.settings",
             "VAR_DIR": str(var),
         },
         capture_output=True,
         text=True,
     )
-    assert default.stdout.strip() == str(database), default.stderr
+    assert found.returncode == 0, found.stderr
+    return found.stdout.strip()
 
-    geo(country=str(database))
-    page = analytics_page(signed_in("member"))
-    assert "no country database" not in page
-    assert "nro.net" in page
+
+def test_an_asn_database_put_in_var_geo_is_the_default(signed_in, geo, tmp_path, test_mmdb):
+    var = tmp_path / "var"
+    assert settings_value("ANALYTICS_ASN_MMDB", var) == ""
+    (var / "geo").mkdir(parents=True)
+    (var / "geo" / "asn.mmdb").write_bytes(test_mmdb.read_bytes())
+
+    path = settings_value("ANALYTICS_ASN_MMDB", var)
+
+    assert path == str(var / "geo" / "asn.mmdb")
+    geo(asn=path)
+    assert "Networks (AS organisations) are not looked up" not in analytics_page(
+        signed_in("member")
+    )

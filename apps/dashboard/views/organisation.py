@@ -5,7 +5,10 @@ revisions: the audit log holds changes to what the gateway serves."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -17,7 +20,7 @@ from apps.packages.services import Rejected
 
 from .. import memberships
 from ..decorators import sees_and_changes
-from ..forms import AnalyticsSettingsForm, InvitationForm, RoleForm, TokenForm
+from ..forms import AnalyticsSettingsForm, AuditLogForm, InvitationForm, RoleForm, TokenForm
 from .deleting import confirm_deletion
 
 
@@ -151,5 +154,24 @@ def organisation_settings(request):
 
 @role_required(READ)
 def audit_log(request):
-    revisions = request.organisation.revisions.select_related("reverts")[:200]
-    return render(request, "dashboard/audit_log.html", {"revisions": revisions})
+    """Every change, newest first, 50 a page; or only one package's."""
+    form = AuditLogForm(request.GET)
+    package = form.package_key()
+    revisions = request.organisation.revisions.select_related("reverts")
+    if package:
+        revisions = revisions.about_package(package)
+    page = Paginator(revisions, REVISIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/audit_log.html",
+        {
+            "form": form,
+            "package": package,
+            "page": page,
+            "revisions": page.object_list,
+            "page_query": urlencode({"package": package}) if package else "",
+        },
+    )
+
+
+REVISIONS_PER_PAGE = 50

@@ -6,7 +6,9 @@ request" box."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -27,7 +29,15 @@ from apps.packages.models import Package, Revision, Rule
 
 from ..commands import commands_for
 from ..decorators import is_htmx, sees_and_changes
-from ..forms import KIND_BY_TYPE, KINDS, PackageListForm, RuleForm, TryRequestForm, initial_of
+from ..forms import (
+    KIND_BY_TYPE,
+    KINDS,
+    PackageListForm,
+    PublicStatsForm,
+    RuleForm,
+    TryRequestForm,
+    initial_of,
+)
 from ..snapshots import compare
 from ..stats import filled, package_overview, sparkline
 from .deleting import confirm_deletion
@@ -79,6 +89,7 @@ def home(request):
             "listing": listing,
             "search": search,
             "order": order,
+            "page_query": urlencode({"q": search, "sort": order}),
             "has_packages": bool(rows) or organisation.packages.exists(),
             "domains": organisation.domains.order_by("hostname"),
             "try_form": TryRequestForm(organisation.domains.filter(verified=True)),
@@ -162,13 +173,18 @@ def _package(request, package_id: int) -> Package:
     return get_object_or_404(Package, id=package_id, organisation=request.organisation)
 
 
-def _revisions(package: Package):
-    rule_ids = list(package.rules.values_list("id", flat=True))
-    return Revision.objects.filter(
-        Q(object_type="package", object_id=package.id)
-        | Q(object_type="rule", object_id__in=rule_ids),
-        organisation=package.organisation,
-    )[:50]
+HISTORY_SHOWN = 10
+
+
+def _history(package: Package) -> dict:
+    """The package's newest changes; the audit log, filtered to it, has them all."""
+    revisions = package.organisation.revisions.select_related("reverts").about_package(package.key)
+    newest = list(revisions[: HISTORY_SHOWN + 1])
+    return {
+        "revisions": newest[:HISTORY_SHOWN],
+        "more": len(newest) > HISTORY_SHOWN,
+        "all": reverse("audit-log") + "?" + urlencode({"package": package.key}),
+    }
 
 
 @role_required(READ)
@@ -181,14 +197,42 @@ def package_detail(request, package_id: int):
         {
             "package": package,
             "rules": [{"rule": rule, "commands": commands_for(rule)} for rule in rules],
-            "revisions": _revisions(package),
+            "history": _history(package),
             "try_form": TryRequestForm(request.organisation.domains.filter(verified=True)),
             "backends": backends_of(package),
             "downloads": package_overview(
                 request.organisation.id, package.key, datetime.now(UTC).date()
             ),
+            "public": _public_stats(request, package),
         },
     )
+
+
+def _public_stats(request, package: Package) -> dict:
+    """Where anyone sees the package's download count once published, and
+    under which count figures read "< k"."""
+    where = [request.organisation.slug, package.key]
+    return {
+        "badge": request.build_absolute_uri(reverse("public-badge", args=where)),
+        "page": request.build_absolute_uri(reverse("public-package", args=where)),
+        "threshold": settings.PUBLIC_STATS_MIN_COUNT,
+    }
+
+
+@require_POST
+@role_required(MANAGE)
+def package_public_stats(request, package_id: int):
+    """Publish the package's download count (a badge and a public page), or stop."""
+    package = _package(request, package_id)
+    form = PublicStatsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["public_stats"][0])
+    else:
+        public = form.cleaned_data["public_stats"] == "on"
+        services.update_package(package, actor(request), public_stats=public)
+        state = "Anyone can now see" if public else "Only members see"
+        messages.success(request, f"{state} the download count of {package.name}.")
+    return redirect("package", package.id)
 
 
 def _rule(request, rule_id: int) -> Rule:

@@ -126,7 +126,7 @@ def test_rolling_back_a_deleted_package_restores_it_and_its_rules(imported, by_a
 
 def test_rolling_back_a_rename_restores_the_name(imported, by_ada):
     package = Package.objects.get(organisation=imported, key="cli")
-    services.rename_package(package, by_ada, "Renamed")
+    services.update_package(package, by_ada, name="Renamed")
 
     services.rollback(Revision.objects.filter(organisation=imported).first(), by_ada)
 
