@@ -36,6 +36,11 @@ urlpatterns = [
         organisation.revoke_invitation,
         name="revoke-invitation",
     ),
+    path(
+        "organisation/two-factor/",
+        organisation.two_factor_requirement,
+        name="two-factor-requirement",
+    ),
     path("organisation/tokens/", organisation.tokens, name="tokens"),
     path(
         "organisation/tokens/<int:token_id>/revoke/", organisation.revoke_token, name="revoke-token"

@@ -1,0 +1,44 @@
+"""Signing in with GitHub or GitLab (allauth's socialaccount): a forge account
+whose e-mail address belongs to an existing account is linked to it only when
+the forge says the address is verified, and only once the person confirms;
+an unverified match is refused."""
+
+from __future__ import annotations
+
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.providers.base import AuthProcess
+from django.shortcuts import redirect, render
+
+from .models import User
+
+PENDING_LINK = "accounts_pending_link"
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def pre_social_login(self, request, sociallogin) -> None:
+        if sociallogin.is_existing or sociallogin.state.get("process") == AuthProcess.CONNECT:
+            return
+        verified, unverified = addresses_of(sociallogin)
+        existing = User.objects.filter(email__in=verified).first()
+        if existing is not None:
+            request.session[PENDING_LINK] = sociallogin.serialize()
+            raise ImmediateHttpResponse(redirect("link-account"))
+        if User.objects.filter(email__in=unverified).exists():
+            provider = sociallogin.provider.name
+            response = render(
+                request, "accounts/link_refused.html", {"provider": provider}, status=403
+            )
+            raise ImmediateHttpResponse(response)
+
+
+def addresses_of(sociallogin) -> tuple[set[str], set[str]]:
+    """The forge account's addresses (lower case): verified, and not verified."""
+    addresses = list(sociallogin.email_addresses)
+    verified = {a.email.lower() for a in addresses if a.verified}
+    unverified = {a.email.lower() for a in addresses if not a.verified}
+    if sociallogin.user is not None and sociallogin.user.email:
+        email = sociallogin.user.email.lower()
+        if email not in verified:
+            unverified.add(email)
+    return verified, unverified
