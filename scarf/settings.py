@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "apps.accounts",
     "apps.packages",
     "apps.gateway",
@@ -181,6 +182,7 @@ LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 # redirects users (a backend switch, a rule's target, a domain, a write token, roles)
 # when the last one was more than REAUTH_MINUTES ago. The API is unaffected.
 REAUTH_MINUTES = int(os.environ.get("REAUTH_MINUTES", "10"))
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]

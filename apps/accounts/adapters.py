@@ -1,18 +1,27 @@
-"""Signing in with GitHub or GitLab (allauth's socialaccount): a forge account
+"""allauth's adapters. Signing in with GitHub or GitLab (allauth's socialaccount): a forge account
 whose e-mail address belongs to an existing account is linked to it only when
 the forge says the address is verified, and only once the person confirms;
 an unverified match is refused."""
 
 from __future__ import annotations
 
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.providers.base import AuthProcess
 from django.shortcuts import redirect, render
 
+from . import throttle
 from .models import User
 
 PENDING_LINK = "accounts_pending_link"
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request) -> str:
+        """The address sign-in throttling counts (behind TRUSTED_PROXIES, what the
+        nearest of them saw), for allauth's rate limits and the sessions list."""
+        return throttle.client_address(request)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

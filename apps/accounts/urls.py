@@ -8,6 +8,12 @@ from . import views
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("", include("django.contrib.auth.urls")),
     path("organisations/", views.organisations, name="organisations"),
     path("invitations/<str:secret>/", views.accept_invitation, name="accept-invitation"),
@@ -26,12 +32,13 @@ urlpatterns = [
     path("reauthenticate/", allauth_views.reauthenticate, name="account_reauthenticate"),
     path(
         "password_change/",
-        auth_views.PasswordChangeView.as_view(),
+        views.PasswordChangeView.as_view(),
         name="account_change_password",
     ),
     path("2fa/", include("allauth.mfa.urls")),
     path("3rdparty/", include("allauth.socialaccount.urls")),
     path("link/", views.link_account, name="link-account"),
     path("sessions/", include("allauth.usersessions.urls")),
+    path("sessions/<int:session_id>/end/", views.end_session, name="end-session"),
     *build_provider_urlpatterns(),
 ]

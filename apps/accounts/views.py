@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from allauth.socialaccount.internal.flows.login import complete_login
 from allauth.socialaccount.models import SocialLogin
+from allauth.usersessions.models import UserSession
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,7 @@ from .authentication import sign_in_with_password
 from .forms import LoginForm, OrganisationForm, SignupForm
 from .middleware import SESSION_KEY
 from .models import Invitation, Membership, Organisation, User
+from .sessions import end_sessions
 
 
 class LoginView(auth_views.LoginView):
@@ -36,6 +38,36 @@ class LoginView(auth_views.LoginView):
         if form.locked_out:
             response.status_code = 429
         return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change; every other session of the user ends."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        end_sessions(self.request.user, keep=self.request.session.session_key)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's password reset; every session of the user ends."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        end_sessions(form.user)
+        return response
+
+
+@login_required
+@require_POST
+def end_session(request, session_id: int):
+    """Sign out one of the user's other sessions (the sessions page lists them)."""
+    session = UserSession.objects.filter(id=session_id, user=request.user).first()
+    if session is None or session.session_key == request.session.session_key:
+        raise Http404("No other session of yours with this id")
+    session.end()
+    messages.success(request, f"Signed out the session from {session.ip}.")
+    return redirect("usersessions_list")
 
 
 @sensitive_post_parameters("password")

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.signals import authenticator_added, authenticator_removed
-from allauth.usersessions.models import UserSession
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Membership
+from apps.accounts.sessions import end_sessions
 from apps.packages.models import Revision
 
 from .events import record, request_user
@@ -28,22 +28,13 @@ def signed_in(sender, request, user, **kwargs):
 def second_factor_added(sender, request, user, authenticator: Authenticator, **kwargs):
     record(SecurityEvent.TWO_FACTOR, f"added {authenticator.get_type_display()}", user=user)
     if authenticator.type != Authenticator.Type.RECOVERY_CODES:
-        end_other_sessions(request, user)
+        # Whoever held a session opened before the second factor must pass it now.
+        end_sessions(user, keep=request.session.session_key)
 
 
 @receiver(authenticator_removed)
 def second_factor_removed(sender, request, user, authenticator: Authenticator, **kwargs):
     record(SecurityEvent.TWO_FACTOR, f"removed {authenticator.get_type_display()}", user=user)
-
-
-def end_other_sessions(request, user) -> None:
-    """Sign the user out everywhere but here: whoever held a session opened
-    before the second factor must pass it now."""
-    sessions = UserSession.objects.filter(user=user).exclude(
-        session_key=request.session.session_key
-    )
-    for session in sessions:
-        session.end()
 
 
 @receiver(post_save, sender=Revision)
