@@ -5,11 +5,17 @@ an unverified match is refused."""
 
 from __future__ import annotations
 
+import base64
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.providers.base import AuthProcess
+from cryptography.fernet import Fernet, MultiFernet
+from django.conf import settings
 from django.shortcuts import redirect, render
+from django.utils.crypto import salted_hmac
 
 from . import throttle
 from .models import User
@@ -22,6 +28,25 @@ class AccountAdapter(DefaultAccountAdapter):
         """The address sign-in throttling counts (behind TRUSTED_PROXIES, what the
         nearest of them saw), for allauth's rate limits and the sessions list."""
         return throttle.client_address(request)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Authenticator-app keys and recovery-code seeds cannot be hashed (they
+    are needed to check a code), so they are stored encrypted with a key
+    derived from SECRET_KEY: a copy of the database alone yields no second
+    factor. SECRET_KEY_FALLBACKS still decrypt while a key is being rotated."""
+
+    def encrypt(self, text: str) -> str:
+        return _secrets_key().encrypt(text.encode()).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return _secrets_key().decrypt(encrypted_text.encode()).decode()
+
+
+def _secrets_key() -> MultiFernet:
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    derived = [salted_hmac("mfa-secrets", "", secret=key, algorithm="sha256") for key in keys]
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(d.digest())) for d in derived])
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -2,7 +2,9 @@
 forms: set up, sign in with a code, refusals of wrong and replayed codes."""
 
 import pytest
+from allauth.mfa.models import Authenticator
 
+from apps.accounts.adapters import MFAAdapter
 from apps.accounts.models import User
 
 from .two_factor import activate_totp, log_in, second_factor, totp
@@ -27,6 +29,15 @@ def test_setting_up_shows_a_qr_code_a_key_and_ten_recovery_codes(ada):
 
     assert len(secret) >= 16
     assert len(codes) == 10
+
+
+def test_the_key_is_stored_encrypted(ada):
+    secret, _codes = ada
+
+    stored = Authenticator.objects.get(type=Authenticator.Type.TOTP).data["secret"]
+
+    assert secret not in stored
+    assert MFAAdapter().decrypt(stored) == secret
 
 
 def test_a_password_alone_no_longer_signs_in(client, ada):
