@@ -1,6 +1,7 @@
-"""Ending a person's sessions: those allauth's usersessions lists (where the
-person revokes them), and all but the current one when the password
-changes or a second factor is added."""
+"""Ending a person's sessions (allauth's usersessions lists them): all but the
+current one when a second factor is added. A new password needs nothing
+here: Django's sessions carry a hash of it, so every other session of the
+user is signed out by the change itself (and drops off the list)."""
 
 from __future__ import annotations
 

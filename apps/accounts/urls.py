@@ -8,12 +8,6 @@ from . import views
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
-    path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
-    path(
-        "reset/<uidb64>/<token>/",
-        views.PasswordResetConfirmView.as_view(),
-        name="password_reset_confirm",
-    ),
     path("", include("django.contrib.auth.urls")),
     path("organisations/", views.organisations, name="organisations"),
     path("invitations/<str:secret>/", views.accept_invitation, name="accept-invitation"),
@@ -32,7 +26,7 @@ urlpatterns = [
     path("reauthenticate/", allauth_views.reauthenticate, name="account_reauthenticate"),
     path(
         "password_change/",
-        views.PasswordChangeView.as_view(),
+        auth_views.PasswordChangeView.as_view(),
         name="account_change_password",
     ),
     path("2fa/", include("allauth.mfa.urls")),

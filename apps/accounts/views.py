@@ -20,7 +20,6 @@ from .authentication import sign_in_with_password
 from .forms import LoginForm, OrganisationForm, SignupForm
 from .middleware import SESSION_KEY
 from .models import Invitation, Membership, Organisation, User
-from .sessions import end_sessions
 
 
 class LoginView(auth_views.LoginView):
@@ -37,24 +36,6 @@ class LoginView(auth_views.LoginView):
         response = super().form_invalid(form)
         if form.locked_out:
             response.status_code = 429
-        return response
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change; every other session of the user ends."""
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        end_sessions(self.request.user, keep=self.request.session.session_key)
-        return response
-
-
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """Django's password reset; every session of the user ends."""
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        end_sessions(form.user)
         return response
 
 

@@ -1,7 +1,10 @@
 """A person sees where they are signed in and signs sessions out; changing
 the password or adding a second factor signs out all the others."""
 
+import re
+
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -96,6 +99,8 @@ def test_changing_the_password_signs_out_the_other_sessions(devices):
 
     assert not signed_in(phone)
     assert signed_in(laptop)
+    listed = laptop.get(reverse("usersessions_list")).context["sessions"]
+    assert [session.user_agent for session in listed] == [LAPTOP]
 
 
 def test_adding_a_second_factor_signs_out_the_other_sessions(
@@ -108,3 +113,18 @@ def test_adding_a_second_factor_signs_out_the_other_sessions(
 
     assert not signed_in(phone)
     assert signed_in(laptop)
+
+
+def test_resetting_the_password_signs_out_every_session(devices, client):
+    laptop, phone = devices
+    client.post(reverse("password_reset"), {"email": EMAIL})
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[-1].body).group(1)
+    form = client.get(link, follow=True).redirect_chain[-1][0]
+
+    client.post(form, {"new_password1": "a brand new one", "new_password2": "a brand new one"})
+
+    assert not signed_in(laptop)
+    assert not signed_in(phone)
+    log_in(laptop, EMAIL, "a brand new one")
+    listed = laptop.get(reverse("usersessions_list")).context["sessions"]
+    assert [session.user_agent for session in listed] == [LAPTOP]
