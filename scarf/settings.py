@@ -54,6 +54,9 @@ if not SECRET_KEY and (DEBUG or EMBEDDED):
     SECRET_KEY = _embedded_secret_key()
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set (outside embedded mode and DEBUG)")
+# Former keys, still accepted while SECRET_KEY is rotated (sessions, reset links, and
+# the encrypted authenticator-app keys of apps/accounts/adapters.py).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Hosts answered by Django (dashboard, API, admin); every other host goes to the gateway.
 DASHBOARD_HOSTS = env_list("DASHBOARD_HOSTS") or ALLOWED_HOSTS
@@ -188,7 +191,6 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_REAUTHENTICATION_TIMEOUT = REAUTH_MINUTES * 60
-ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 MFA_ADAPTER = "apps.accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True

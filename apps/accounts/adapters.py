@@ -51,28 +51,39 @@ def _secrets_key() -> MultiFernet:
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request, sociallogin) -> None:
+        """A forge sign-in of an account not linked yet: to the existing account
+        with its verified address, once confirmed; a new account only for a
+        verified address (invitations go to whoever holds the address)."""
         if sociallogin.is_existing or sociallogin.state.get("process") == AuthProcess.CONNECT:
             return
         verified, unverified = addresses_of(sociallogin)
-        existing = User.objects.filter(email__in=verified).first()
-        if existing is not None:
+        if User.objects.filter(email__in=verified).exists():
             request.session[PENDING_LINK] = sociallogin.serialize()
             raise ImmediateHttpResponse(redirect("link-account"))
-        if User.objects.filter(email__in=unverified).exists():
-            provider = sociallogin.provider.name
-            response = render(
-                request, "accounts/link_refused.html", {"provider": provider}, status=403
-            )
+        existing = User.objects.filter(email__in=unverified).exists()
+        if existing or _account_address(sociallogin) not in verified:
+            context = {"provider": sociallogin.provider.name, "existing": existing}
+            response = render(request, "accounts/forge_address_unverified.html", context)
+            response.status_code = 403
             raise ImmediateHttpResponse(response)
 
 
+def _account_address(sociallogin) -> str:
+    """The address the forge account would get here."""
+    return (sociallogin.user.email or "").lower() if sociallogin.user is not None else ""
+
+
 def addresses_of(sociallogin) -> tuple[set[str], set[str]]:
-    """The forge account's addresses (lower case): verified, and not verified."""
+    """The forge account's addresses (lower case): verified, and not verified.
+    GitHub lists its addresses with their state; GitLab gives one address, which
+    counts as verified when its user API says the account is confirmed."""
     addresses = list(sociallogin.email_addresses)
     verified = {a.email.lower() for a in addresses if a.verified}
     unverified = {a.email.lower() for a in addresses if not a.verified}
-    if sociallogin.user is not None and sociallogin.user.email:
-        email = sociallogin.user.email.lower()
-        if email not in verified:
-            unverified.add(email)
+    email = _account_address(sociallogin)
+    if email and email not in verified:
+        confirmed = sociallogin.account.provider == "gitlab" and sociallogin.account.extra_data.get(
+            "confirmed_at"
+        )
+        (verified if confirmed else unverified).add(email)
     return verified, unverified

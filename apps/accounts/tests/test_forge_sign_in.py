@@ -1,7 +1,8 @@
 """Signing in with GitHub and GitLab against a local OAuth provider standing
 in for them (apps/accounts/tests/forge.py): a new account, linking to an
 existing one by a verified address once the person confirms, refusing an
-unverified match; the buttons show only when the forge is configured.
+unverified match or a new account without a verified address; the buttons
+show only when the forge is configured.
 
 GitHub's adapter reads GITHUB_URL when it is imported, so its tests run the
 product as a server configured by environment, as a self-hoster does;
@@ -104,9 +105,23 @@ def test_an_unverified_address_of_an_existing_account_is_refused(
     browser, response = sign_in_with_github(server)
 
     assert response.status_code == 403
-    assert "Not linked: the address is not verified at GitHub" in response.text
+    assert "Not signed in: the address is not verified at GitHub" in response.text
+    assert "connect GitHub from" in response.text
     assert not SocialAccount.objects.exists()
     assert browser.get(server.url + "/", timeout=30).url.startswith(server.url + "/accounts/login/")
+
+
+def test_a_new_account_needs_an_address_the_forge_verified(gateway_server, forges):  # noqa: F811
+    """Invitations go to whoever holds an address: an unverified one makes no account."""
+    server = github_server(gateway_server, forges(GRACE, address("grace@example.com", False)))
+
+    _browser, response = sign_in_with_github(server)
+
+    assert response.status_code == 403
+    assert "a new account needs an address GitHub says is verified" in " ".join(
+        response.text.split()
+    )
+    assert not User.objects.filter(email="grace@example.com").exists()
 
 
 @pytest.mark.django_db
@@ -130,7 +145,8 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
 
 @pytest.mark.django_db
 def test_a_new_gitlab_user_gets_an_account(client, settings, forges):
-    forge = forges({"id": 9, "username": "grace", "email": "grace@example.com"}, [])
+    confirmed = {"confirmed_at": "2024-01-02T03:04:05Z"}  # what makes GitLab's address verified
+    forge = forges({"id": 9, "username": "grace", "email": "grace@example.com", **confirmed}, [])
     settings.SOCIALACCOUNT_PROVIDERS = {
         **settings.SOCIALACCOUNT_PROVIDERS,
         "gitlab": {
