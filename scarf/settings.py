@@ -54,6 +54,9 @@ if not SECRET_KEY and (DEBUG or EMBEDDED):
     SECRET_KEY = _embedded_secret_key()
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set (outside embedded mode and DEBUG)")
+# Former keys, still accepted while SECRET_KEY is rotated (sessions, reset links, and
+# the encrypted authenticator-app keys of apps/accounts/adapters.py).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Hosts answered by Django (dashboard, API, admin); every other host goes to the gateway.
 DASHBOARD_HOSTS = env_list("DASHBOARD_HOSTS") or ALLOWED_HOSTS
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "apps.accounts",
     "apps.packages",
     "apps.gateway",
@@ -75,6 +79,14 @@ INSTALLED_APPS = [
     "apps.webhooks",
     "apps.outbox",
     "apps.publicstats",
+    "apps.security",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.gitlab",
+    "allauth.usersessions",
     "rest_framework",
     "drf_spectacular",
 ]
@@ -87,9 +99,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "apps.security.middleware.remember_request",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.accounts.middleware.current_organisation",
+    "apps.accounts.middleware.two_factor_policy",
 ]
 
 ROOT_URLCONF = "scarf.urls"
@@ -161,6 +177,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -168,6 +188,56 @@ LOGOUT_REDIRECT_URL = "login"
 # from one address, that pair is locked out for LOGIN_LOCKOUT_SECONDS.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+
+# ---- Accounts: two-factor, passkeys, GitHub/GitLab sign-in, sessions (django-allauth) ----
+# The dashboard asks for the password (or second factor) again before a change that
+# redirects users (a backend switch, a rule's target, a domain, a write token, roles)
+# when the last one was more than REAUTH_MINUTES ago. The API is unaffected.
+REAUTH_MINUTES = int(os.environ.get("REAUTH_MINUTES", "10"))
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_REAUTHENTICATION_TIMEOUT = REAUTH_MINUTES * 60
+MFA_ADAPTER = "apps.accounts.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Package gateway")
+# A code of the previous or next 30 seconds is accepted too (clocks drift); each once.
+MFA_TOTP_TOLERANCE = 1
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+# Linking a forge account to an existing one is the user's choice (a confirmation
+# page), never automatic on a matching address.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_STORE_TOKENS = False
+USERSESSIONS_TRACK_ACTIVITY = True
+
+
+def _forge(client_id: str, secret: str, **extra) -> dict:
+    """A provider's settings; without a client id it has no app, so no button."""
+    apps = [{"client_id": client_id, "secret": secret}] if client_id else []
+    return {"APPS": apps, **extra}
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    # GITHUB_URL: a GitHub Enterprise server (its API under /api/v3); unset, github.com.
+    "github": _forge(
+        os.environ.get("GITHUB_CLIENT_ID", ""),
+        os.environ.get("GITHUB_CLIENT_SECRET", ""),
+        SCOPE=["read:user", "user:email"],
+        **({"GITHUB_URL": os.environ["GITHUB_URL"]} if os.environ.get("GITHUB_URL") else {}),
+    ),
+    # GITLAB_URL: a self-managed GitLab; unset, gitlab.com.
+    "gitlab": _forge(
+        os.environ.get("GITLAB_CLIENT_ID", ""),
+        os.environ.get("GITLAB_CLIENT_SECRET", ""),
+        SCOPE=["read_user"],
+        GITLAB_URL=os.environ.get("GITLAB_URL", "https://gitlab.com").rstrip("/"),
+    ),
+}
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

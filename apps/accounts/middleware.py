@@ -1,10 +1,16 @@
-"""Puts the signed-in user's current organisation on the request."""
+"""Puts the signed-in user's current organisation on the request, and keeps
+sessions without a second factor out of organisations that require one."""
 
 from __future__ import annotations
 
+from django.shortcuts import render
+
+from .authentication import has_second_factor, passed_second_factor
 from .models import Membership
 
 SESSION_KEY = "organisation_id"
+# Signing in and out, second factors, sessions, switching organisation.
+ACCOUNT_PAGES = "/accounts/"
 
 
 def current_organisation(get_response):
@@ -27,6 +33,28 @@ def current_organisation(get_response):
             if membership:
                 request.membership = membership
                 request.organisation = membership.organisation
+        return get_response(request)
+
+    return middleware
+
+
+def two_factor_policy(get_response):
+    """An organisation that requires two-factor authentication is closed to a
+    session that did not pass a second factor: its pages answer 403 with what
+    to do (set one up, or confirm with it). Account pages stay open, so the
+    member can do just that or switch organisation. API tokens are checked
+    by the API, not here: they keep working."""
+
+    def middleware(request):
+        organisation = getattr(request, "organisation", None)
+        if (
+            organisation is not None
+            and organisation.require_two_factor
+            and not request.path.startswith(ACCOUNT_PAGES)
+            and not passed_second_factor(request)
+        ):
+            context = {"organisation": organisation, "has_one": has_second_factor(request.user)}
+            return render(request, "accounts/two_factor_required.html", context, status=403)
         return get_response(request)
 
     return middleware

@@ -50,6 +50,12 @@ class Organisation(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=63, unique=True)
     created = models.DateTimeField(auto_now_add=True)
+    require_two_factor = models.BooleanField(
+        "require two-factor authentication of members",
+        default=False,
+        help_text="Members reach the organisation only from a session verified with a "
+        "second factor (an authenticator app or a passkey); API tokens keep working.",
+    )
 
     class Meta:
         ordering = ["name"]

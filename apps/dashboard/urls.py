@@ -1,6 +1,14 @@
 from django.urls import path
 
-from .views import analytics, domains, migration_checks, organisation, packages, webhooks
+from .views import (
+    analytics,
+    domains,
+    migration_checks,
+    organisation,
+    packages,
+    security,
+    webhooks,
+)
 
 urlpatterns = [
     path("", packages.home, name="home"),
@@ -41,12 +49,18 @@ urlpatterns = [
         organisation.revoke_invitation,
         name="revoke-invitation",
     ),
+    path(
+        "organisation/two-factor/",
+        organisation.two_factor_requirement,
+        name="two-factor-requirement",
+    ),
     path("organisation/tokens/", organisation.tokens, name="tokens"),
     path(
         "organisation/tokens/<int:token_id>/revoke/", organisation.revoke_token, name="revoke-token"
     ),
     path("organisation/settings/", organisation.organisation_settings, name="settings"),
     path("organisation/audit-log/", organisation.audit_log, name="audit-log"),
+    path("organisation/security-log/", security.security_log, name="security-log"),
     path("organisation/webhooks/", webhooks.webhook_list, name="webhooks"),
     path(
         "organisation/webhooks/<int:webhook_id>/test/", webhooks.webhook_test, name="webhook-test"

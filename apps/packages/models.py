@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.functional import cached_property
 
 from apps.accounts.models import ApiToken, Organisation, User
+from apps.gateway.engine.backends import backend_fields
 from apps.gateway.engine.manifest import RULE_TYPES
 from apps.gateway.engine.rules import Rule as EngineRule
 
@@ -257,6 +258,41 @@ class Revision(models.Model):
             case "backend":
                 return f"backend {self.object_id} of rule {snapshot.get('rule')}"
         return f"{self.object_type} {self.object_id or ''}".strip()
+
+    def target_changes(self) -> list[str]:
+        """How it moves where downloads go, one line per backend changed: a
+        rule's own backend fields, an alternate's, a new rule's, an import.
+        Empty when it moves nothing (health, verification, a deletion)."""
+        if self.action in (self.HEALTH, self.VERIFY) or self.after is None:
+            return []
+        match self.object_type:
+            case "rule":
+                return _changed(_targets(self.before), _targets(self.after))
+            case "backend":
+                before = (self.before or {}).get("config")
+                return _changed({"alternate": before}, {"alternate": self.after.get("config")})
+            case "manifest":
+                return ["rules imported from a manifest"]
+        return []
+
+
+def _targets(snapshot: dict | None) -> dict:
+    """A rule snapshot's backends: its own backend fields and its alternates."""
+    if not snapshot:
+        return {}
+    form = snapshot.get("rule", {})
+    targets = {field: form.get(field) for field in backend_fields(form.get("type", ""))}
+    for n, backend in enumerate(snapshot.get("backends", ()), start=1):
+        targets[f"alternate {n}"] = backend.get("config")
+    return targets
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    return [
+        f"{name}: {before.get(name) or '(none)'} → {after.get(name) or '(none)'}"
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    ]
 
 
 class HealthState(models.Model):

@@ -93,6 +93,10 @@ def dashboard_pages() -> list[str]:
         ("webhooks", ()),
         ("migration-checks", ()),
         ("organisations", ()),
+        ("security-log", ()),
+        ("mfa_index", ()),
+        ("usersessions_list", ()),
+        ("socialaccount_connections", ()),
     ]
     pages = []
     for name, args in names:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from apps.accounts import roles
 from apps.accounts.models import Membership, Organisation, User
 from apps.packages import services
+from scarf.testing import sign_in
 
 TABLE = [
     (roles.OWNER, {roles.READ, roles.MANAGE, roles.OWN}),
@@ -36,7 +37,7 @@ def acme(db):
 def signed_in_as(client, acme, role):
     user = User.objects.create_user(f"{role}@example.com", "correct horse battery")
     Membership.objects.create(user=user, organisation=acme, role=role)
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

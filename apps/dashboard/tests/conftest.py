@@ -8,6 +8,7 @@ from apps.analytics.tests.conftest import test_mmdb  # noqa: F401 - analytics' f
 from apps.dashboard.forms import KIND_BY_TYPE, initial_of
 from apps.gateway.tests.conftest import load_manifest
 from apps.packages.manifests import import_manifest
+from scarf.testing import sign_in
 
 
 def make_user(email: str) -> User:
@@ -41,13 +42,12 @@ def globex(db):
 def signed_in(client, acme):
     """`signed_in(role)`: the test client, signed in as a new person holding `role` in Acme."""
 
-    def sign_in(role: str = Membership.OWNER):
+    def as_role(role: str = Membership.OWNER):
         user = make_user(f"{role}-{User.objects.count()}@example.com")
         Membership.objects.create(user=user, organisation=acme, role=role)
-        client.force_login(user)
-        return client
+        return sign_in(client, user)
 
-    return sign_in
+    return as_role
 
 
 def edit_form(rule, **changes: str) -> dict:

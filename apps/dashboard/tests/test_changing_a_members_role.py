@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from apps.accounts.models import Membership
+from scarf.testing import sign_in
 
 from .conftest import make_user
 
@@ -37,7 +38,7 @@ def test_an_owner_hands_over_and_steps_down(signed_in, acme):
 
 def test_the_last_owner_cannot_be_demoted(client, acme):
     ada = acme.memberships.get(user__email="ada@example.com")
-    client.force_login(ada.user)
+    sign_in(client, ada.user)
 
     response = client.post(reverse("member-role", args=[ada.id]), {"role": "admin"}, follow=True)
 

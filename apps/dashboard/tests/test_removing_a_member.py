@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Membership
+from scarf.testing import sign_in
 
 from .conftest import make_user
 
@@ -32,7 +33,7 @@ def test_an_owner_removes_a_member_whose_tokens_stop_working(signed_in, acme):
 
 def test_the_last_owner_cannot_be_removed(client, acme):
     ada = acme.memberships.get(user__email="ada@example.com")
-    client.force_login(ada.user)
+    sign_in(client, ada.user)
 
     response = client.post(reverse("member-remove", args=[ada.id]))
 

@@ -13,13 +13,14 @@ from apps.accounts.roles import MANAGE, role_required
 from apps.packages import services
 from apps.packages.models import Domain
 
-from ..decorators import sees_and_changes
+from ..decorators import recent_authentication_required, sees_and_changes
 from ..forms import ClaimDomainForm
 from .deleting import confirm_deletion
 from .packages import actor
 
 
 @sees_and_changes(MANAGE)
+@recent_authentication_required
 def domain_list(request):
     organisation = request.organisation
     form = ClaimDomainForm(request.POST or None)
@@ -57,6 +58,7 @@ def verify_domain(request, domain_id: int):
 
 @require_POST
 @role_required(MANAGE)
+@recent_authentication_required
 def https_only(request, domain_id: int):
     """Turn "HTTPS only" on (plain HTTP gets a 308 to HTTPS) or off."""
     domain = get_object_or_404(Domain, id=domain_id, organisation=request.organisation)
@@ -70,6 +72,7 @@ def https_only(request, domain_id: int):
 
 
 @role_required(MANAGE)
+@recent_authentication_required
 def domain_delete(request, domain_id: int):
     domain = get_object_or_404(Domain, id=domain_id, organisation=request.organisation)
     rules = domain.rules.count()

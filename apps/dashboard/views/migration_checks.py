@@ -18,7 +18,7 @@ from apps.migration_checks.models import MigrationCheck
 from apps.packages import services
 from apps.packages.models import Rule
 
-from ..decorators import is_htmx, sees_and_changes
+from ..decorators import is_htmx, recent_authentication_required, sees_and_changes
 from .packages import actor
 
 RECENT_CHECKS = 50
@@ -95,6 +95,7 @@ def check_detail(request, check_id: int):
 
 @require_POST
 @role_required(MANAGE)
+@recent_authentication_required
 def check_switch(request, check_id: int):
     """Move the check's rule to its new backend, if the guard allows."""
     check = get_object_or_404(MigrationCheck, id=check_id, organisation=request.organisation)

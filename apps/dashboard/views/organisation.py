@@ -7,24 +7,28 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.accounts.authentication import SECOND_FACTORS, passed_second_factor
 from apps.accounts.models import ApiToken, Invitation, Membership
 from apps.accounts.roles import MANAGE, OWN, READ, allows, role_required
 from apps.analytics.models import AnalyticsSettings
 from apps.packages.services import Rejected
 
 from .. import memberships
-from ..decorators import sees_and_changes
+from ..decorators import recent_authentication_required, sees_and_changes
 from ..forms import AnalyticsSettingsForm, AuditLogForm, InvitationForm, RoleForm, TokenForm
 from .deleting import confirm_deletion
 
 
 @sees_and_changes(OWN)
+@recent_authentication_required
 def members(request):
     organisation = request.organisation
     form = InvitationForm(request.POST or None)
@@ -43,7 +47,7 @@ def members(request):
         request,
         "dashboard/members.html",
         {
-            "members": organisation.memberships.select_related("user").order_by("created"),
+            "members": _members_with_second_factor(organisation),
             "invitations": organisation.invitations.filter(accepted=None),
             "form": form,
             "link": link,
@@ -51,6 +55,39 @@ def members(request):
             "can_own": allows(request.membership.role, OWN),
         },
     )
+
+
+def _members_with_second_factor(organisation):
+    second_factors = Authenticator.objects.filter(
+        user_id=OuterRef("user_id"), type__in=SECOND_FACTORS
+    )
+    members = organisation.memberships.select_related("user").order_by("created")
+    return members.annotate(has_second_factor=Exists(second_factors))
+
+
+@require_POST
+@role_required(OWN)
+@recent_authentication_required
+def two_factor_requirement(request):
+    """Require a second factor of every member, or stop. Only an owner whose
+    own session passed one may turn it on: the requirement cannot lock out
+    the person setting it."""
+    organisation = request.organisation
+    required = request.POST.get("require_two_factor") == "on"
+    if required and not passed_second_factor(request):
+        messages.error(
+            request,
+            "Not required: set up two-factor authentication and sign in with it first, "
+            "or the requirement would lock you out.",
+        )
+        return redirect("members")
+    organisation.require_two_factor = required
+    organisation.save(update_fields=["require_two_factor"])
+    if required:
+        messages.success(request, "Members now need a second factor to reach the organisation.")
+    else:
+        messages.success(request, "Members no longer need a second factor.")
+    return redirect("members")
 
 
 def _membership(request, membership_id: int) -> Membership:
@@ -63,6 +100,7 @@ def _membership(request, membership_id: int) -> Membership:
 
 @require_POST
 @role_required(OWN)
+@recent_authentication_required
 def member_role(request, membership_id: int):
     membership = _membership(request, membership_id)
     form = RoleForm(request.POST)
@@ -80,6 +118,7 @@ def member_role(request, membership_id: int):
 
 
 @role_required(OWN)
+@recent_authentication_required
 def member_remove(request, membership_id: int):
     membership = _membership(request, membership_id)
     leaving = membership.user_id == request.user.id
@@ -112,6 +151,7 @@ def revoke_invitation(request, invitation_id: int):
 
 
 @sees_and_changes(MANAGE)
+@recent_authentication_required
 def tokens(request):
     form = TokenForm(request.POST or None)
     secret = None

@@ -28,7 +28,7 @@ from apps.packages.health import backends_of
 from apps.packages.models import Package, Revision, Rule
 
 from ..commands import commands_for
-from ..decorators import is_htmx, sees_and_changes
+from ..decorators import is_htmx, recent_authentication_required, sees_and_changes
 from ..forms import (
     KIND_BY_TYPE,
     KINDS,
@@ -112,6 +112,7 @@ PACKAGE_ORDERS = {
 
 
 @sees_and_changes(MANAGE)
+@recent_authentication_required
 def package_create(request):
     kind = KIND_BY_TYPE.get(request.GET.get("type", ""))
     if kind is None:
@@ -123,6 +124,7 @@ def package_create(request):
 
 
 @sees_and_changes(MANAGE)
+@recent_authentication_required
 def rule_create(request, package_id: int):
     """Another rule for a package: on another domain, path or backend."""
     package = _package(request, package_id)
@@ -244,6 +246,7 @@ def _rule(request, rule_id: int) -> Rule:
 
 
 @sees_and_changes(MANAGE)
+@recent_authentication_required
 def rule_edit(request, rule_id: int):
     """Change a rule's backend: the first POST shows what changes, the second
     (`confirm`) saves it, live from then on."""
@@ -334,6 +337,7 @@ def revision_detail(request, revision_id: int):
 
 @require_POST
 @role_required(MANAGE)
+@recent_authentication_required
 def rollback(request, revision_id: int):
     revision = get_object_or_404(Revision, id=revision_id, organisation=request.organisation)
     try:

@@ -1,0 +1,53 @@
+"""How and when a session was authenticated, read from the records allauth
+keeps in it: signing in, the recent-authentication guard of changes that
+redirect users (apps.dashboard.decorators), and whether the session passed a second factor.
+
+Signing in goes through allauth's login flow (its internal `flows` module,
+pinned with the package in requirements.in): the public `perform_login` does
+not record the password check, and that record is what both the second-factor
+stage and the recent-authentication guard read.
+"""
+
+from __future__ import annotations
+
+import time
+
+from allauth.account.internal.flows.login import (
+    get_authentication_records,
+    perform_password_login,
+)
+from allauth.account.models import Login
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+
+# Checks that prove the person is at the keyboard: a password, a second factor
+# (TOTP, recovery code, passkey) or the forge (GitHub/GitLab) signing them in.
+PROOFS = {"password", "mfa", "socialaccount"}
+SECOND_FACTORS = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+
+
+def sign_in_with_password(request, user, redirect_url: str):
+    """Sign in a user whose password was checked: a user with a second factor
+    is sent to allauth's second-factor page first; returns the response."""
+    login = Login(user=user, redirect_url=redirect_url, email=user.email)
+    return perform_password_login(request, {"email": user.email}, login)
+
+
+def _records(request) -> list[dict]:
+    return get_authentication_records(request, request.user)
+
+
+def recently_authenticated(request) -> bool:
+    """Whether the last password, second-factor or forge check of this
+    session is at most REAUTH_MINUTES old."""
+    times = [record["at"] for record in _records(request) if record.get("method") in PROOFS]
+    return bool(times) and time.time() - max(times) < settings.REAUTH_MINUTES * 60
+
+
+def passed_second_factor(request) -> bool:
+    """Whether this session was verified with a second factor (or a passkey)."""
+    return any(record.get("method") == "mfa" for record in _records(request))
+
+
+def has_second_factor(user) -> bool:
+    return Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTORS).exists()

@@ -1,0 +1,109 @@
+"""An authenticator app (TOTP) and recovery codes, end to end through the
+forms: set up, sign in with a code, refusals of wrong and replayed codes."""
+
+import pytest
+from allauth.mfa.models import Authenticator
+
+from apps.accounts.adapters import MFAAdapter
+from apps.accounts.models import User
+
+from .two_factor import activate_totp, log_in, second_factor, totp
+
+pytestmark = pytest.mark.django_db
+
+EMAIL = "ada@example.com"
+
+
+@pytest.fixture
+def ada(client):
+    """Ada, with an authenticator app set up; returns its key and recovery codes."""
+    User.objects.create_user(EMAIL, "correct horse battery")
+    log_in(client, EMAIL)
+    secret, codes = activate_totp(client)
+    client.post("/accounts/logout/")
+    return secret, codes
+
+
+def test_setting_up_shows_a_qr_code_a_key_and_ten_recovery_codes(ada):
+    secret, codes = ada
+
+    assert len(secret) >= 16
+    assert len(codes) == 10
+
+
+def test_the_key_is_stored_encrypted(ada):
+    secret, _codes = ada
+
+    stored = Authenticator.objects.get(type=Authenticator.Type.TOTP).data["secret"]
+
+    assert secret not in stored
+    assert MFAAdapter().decrypt(stored) == secret
+
+
+def test_a_password_alone_no_longer_signs_in(client, ada):
+    response = log_in(client, EMAIL)
+
+    assert response["Location"].startswith("/accounts/2fa/authenticate/")
+    assert client.get("/").status_code == 302
+
+
+def test_the_password_and_a_code_sign_in(client, ada):
+    secret, _codes = ada
+    log_in(client, EMAIL)
+
+    response = second_factor(client, totp(secret))
+
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_a_wrong_code_is_refused_with_a_form_error(client, ada):
+    secret, _codes = ada
+    log_in(client, EMAIL)
+    wrong = f"{(int(totp(secret)) + 500_000) % 1_000_000:06}"
+
+    response = second_factor(client, wrong)
+
+    assert response.status_code == 200
+    assert "Incorrect code" in " ".join(response.context["form"].errors["code"])
+    assert client.get("/").status_code == 302
+
+
+def test_a_code_used_once_is_refused_the_second_time(client, ada):
+    secret, _codes = ada
+    code = totp(secret)
+    log_in(client, EMAIL)
+    assert second_factor(client, code).status_code == 302
+    client.post("/accounts/logout/")
+    log_in(client, EMAIL)
+
+    replayed = second_factor(client, code)
+
+    assert replayed.status_code == 200
+    assert "Incorrect code" in " ".join(replayed.context["form"].errors["code"])
+
+
+def test_a_recovery_code_signs_in_once(client, ada):
+    _secret, codes = ada
+    log_in(client, EMAIL)
+    assert second_factor(client, codes[0]).status_code == 302
+    client.post("/accounts/logout/")
+    log_in(client, EMAIL)
+
+    replayed = second_factor(client, codes[0])
+
+    assert replayed.status_code == 200
+    assert replayed.context["form"].errors["code"]
+    assert second_factor(client, codes[1]).status_code == 302
+
+
+def test_wrong_codes_are_throttled_like_passwords(client, ada):
+    secret, _codes = ada
+    log_in(client, EMAIL)
+    for _ in range(5):
+        second_factor(client, "000000")
+
+    response = second_factor(client, totp(secret))
+
+    assert "Too many failed login attempts" in " ".join(response.context["form"].errors["code"])
+    assert client.get("/").status_code == 302
