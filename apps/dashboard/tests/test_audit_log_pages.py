@@ -89,7 +89,8 @@ def test_its_queries_do_not_grow_with_the_changes(signed_in, acme):
     client = signed_in("member")
     cli = acme.packages.get(key="cli")
     rename(cli, 5)
-    queries_for(client, reverse("audit-log"))  # a session's first request also records it (the sessions list)
+    # A session's first request also records it (for the sessions list).
+    queries_for(client, reverse("audit-log"))
     few = queries_for(client, reverse("audit-log"))
     few_filtered = queries_for(client, reverse("audit-log"), {"package": "cli"})
 
