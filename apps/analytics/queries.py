@@ -131,17 +131,19 @@ def counts(
             raise ValueError(f"filtered counts have no {dimension} breakdown")
     shape = {"parts": sorted({start, split or start}), "daily": list(daily)}
     counted: Counted = {}
+    days = [start + timedelta(n) for n in range((end - start).days + 1)]
+    stored = [d for d in dimensions if _summarised(d, packages, filters)]
+    rest = [d for d in dimensions if d not in stored]
+    read = _from_events if filters else _from_rollups
     with _no_jit():
-        done = set()
-        if _summaries_answer(dimensions, packages, filters):
-            done = summaries.summarised_days(organisation_id, start, end)
-            rows = _from_summaries(organisation_id, done, dimensions, packages, filters, shape)
-            _add(counted, shape, rows)
-        days = [start + timedelta(n) for n in range((end - start).days + 1)]
+        done = summaries.summarised_days(organisation_id, start, end) if stored else set()
+        rows = _from_summaries(organisation_id, done, stored, packages, filters, shape)
         live = [day for day in days if day not in done]
-        if live:
-            read = _from_events if filters else _from_rollups
-            _add(counted, shape, read(organisation_id, live, dimensions, packages, filters))
+        if stored and live:
+            rows += read(organisation_id, live, stored, packages, filters)
+        if rest:
+            rows += read(organisation_id, days, rest, packages, filters)
+    _add(counted, shape, rows)
     return counted
 
 
@@ -298,18 +300,14 @@ def _no_jit():
         yield
 
 
-def _summaries_answer(
-    dimensions: Sequence[str], packages: Sequence[str] | None, filters: Filters
-) -> bool:
+def _summarised(dimension: str, packages: Sequence[str] | None, filters: Filters) -> bool:
+    """Whether day summaries count `dimension` for these packages and filters."""
     if connection.vendor != "postgresql" or len(filters.given()) > 1:
         return False
-    if packages is not None and len(packages) > 1 and "total" in dimensions:
+    if packages is not None and len(packages) > 1 and dimension == "total":
         return False  # several packages' unique sources: distinct across them
-    for dimension in dimensions:
-        stored = "total" if dimension == "package" and packages else dimension
-        if not summaries.summarised(packages is not None, bool(filters), stored):
-            return False
-    return True
+    stored = "total" if dimension == "package" and packages else dimension
+    return summaries.summarised(packages is not None, bool(filters), stored)
 
 
 def _add(counted: Counted, shape: dict, rows) -> None:
@@ -341,8 +339,8 @@ GROUP BY 1, 2, 3
 """
 
 
-def _from_summaries(organisation_id, days, dimensions, packages, filters, shape):
-    if not days:
+def _from_summaries(organisation_id, days, dimensions, packages, filters, shape) -> list:
+    if not days or not dimensions:
         return []
     [(filter_name, filter_value)] = filters.given() or [("", "")]
     ranks_packages = "package" in dimensions and packages is not None

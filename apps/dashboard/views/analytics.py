@@ -89,9 +89,9 @@ def _presets(query, today: date) -> list[dict]:
 
 def _estimate(organisation_id: int, selected: dict) -> dict:
     """How long counting the raw events of the selection will take."""
-    events = totals(
-        organisation_id, selected["start"], selected["end"], selected["packages"]
-    )["events"]
+    events = totals(organisation_id, selected["start"], selected["end"], selected["packages"])[
+        "events"
+    ]
     return {"events": events, "seconds": max(1, round(events / RAW_EVENTS_PER_SECOND))}
 
 
