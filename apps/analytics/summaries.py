@@ -34,6 +34,9 @@ from django.db import connection, transaction
 from .models import DaySummary, Rollup, SummarisedDay
 
 OTHER = "(other)"
+# How far back `summarise_due` looks for days to summarise (late events of
+# older days are read live until `rebuild_analytics` summarises them).
+LOOKBACK_DAYS = 7
 TOP_VALUES = 20
 TOPPED = ("asn_org", "client_version")
 # A filter's value as a raw event has it (CI: "true" for any CI system).
@@ -186,17 +189,24 @@ def summarise(organisation_id: int, day: date) -> None:
 
 
 def due(today: date) -> list[tuple[int, date]]:
-    """The (organisation, day) pairs before `today` with rollups but no
-    summary, oldest first. Rollups outlive raw events (retention), so only
-    days with raw events left are due."""
+    """The (organisation, day) pairs of the LOOKBACK_DAYS before `today` with
+    rollups but no summary, oldest first (older days: `rebuild_analytics`)."""
+    first = today - timedelta(days=LOOKBACK_DAYS)
     counted = (
-        Rollup.objects.filter(period="day", dimension="total", bucket__lt=midnight(today))
+        Rollup.objects.filter(
+            period="day",
+            dimension="total",
+            bucket__gte=midnight(first),
+            bucket__lt=midnight(today),
+        )
         .values_list("organisation_id", "bucket")
         .distinct()
     )
-    summarised = set(SummarisedDay.objects.values_list("organisation_id", "day"))
+    summarised = set(
+        SummarisedDay.objects.filter(day__gte=first).values_list("organisation_id", "day")
+    )
     pairs = {(organisation, bucket.date()) for organisation, bucket in counted}
-    return sorted((pairs - summarised), key=lambda pair: (pair[1], pair[0]))
+    return sorted(pairs - summarised, key=lambda pair: (pair[1], pair[0]))
 
 
 def summarise_due(today: date) -> int:
