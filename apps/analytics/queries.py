@@ -104,9 +104,9 @@ class Counts:
         return self.downloads + self.bot_downloads if include_bots else self.downloads
 
 
-# (dimension, value, bucket): a daily dimension's bucket is its day, any
-# other dimension's the first day of its part of the range (see `counts`).
-Counted = dict[tuple[str, str, date], Counts]
+# dimension -> (value, bucket) -> counts: a daily dimension's bucket is its
+# day, any other dimension's the first day of its part of the range (`counts`).
+Counted = dict[str, dict[tuple[str, date], Counts]]
 
 
 def counts(
@@ -172,7 +172,7 @@ def time_series(
     dimension = "hour" if interval == "hour" else breakdown or "total"
     counted = counts(organisation_id, start, end, [dimension], packages, filters, daily=[dimension])
     series: dict[tuple[datetime, str], int] = {}
-    for (_, value, day), found in counted.items():
+    for (value, day), found in counted.get(dimension, {}).items():
         key = (period_start(day, value, interval), value if breakdown else "")
         series[key] = series.get(key, 0) + found.count(metric, include_bots)
     return [
@@ -198,16 +198,22 @@ def top(
     ranks the packages themselves."""
     include_bots = _include_bots(organisation_id, metric, include_bots)
     counted = counts(organisation_id, start, end, [dimension], packages, filters)
-    return ranked(counted, dimension, metric, include_bots, limit)
+    return ranked(counted.get(dimension, {}), metric, include_bots, limit)
 
 
 def ranked(
-    counted: Counted, dimension: str, metric: str, include_bots: bool, limit: int | None
+    of_dimension: dict[tuple[str, date], Counts],
+    metric: str,
+    include_bots: bool,
+    limit: int | None,
+    since: date = date.min,
+    before: date = date.max,
 ) -> list[dict[str, Any]]:
-    """The values of `dimension` in `counted`, highest count first."""
+    """A dimension's values counted from `since` to before `before`, highest
+    count first."""
     by_value: dict[str, int] = {}
-    for (found_dimension, value, _), found in counted.items():
-        if found_dimension == dimension:
+    for (value, bucket), found in of_dimension.items():
+        if since <= bucket < before:
             by_value[value] = by_value.get(value, 0) + found.count(metric, include_bots)
     rows = sorted(
         ((value, count) for value, count in by_value.items() if count > 0),
@@ -234,8 +240,8 @@ def totals(
 def summed(counted: Counted, include_bots: bool, start: date, end: date) -> dict[str, int]:
     """The totals of the days from `start` to `end` in `counted`."""
     found = Counts()
-    for (dimension, _, day), counts_of_day in counted.items():
-        if dimension == "total" and start <= day <= end:
+    for (_, day), counts_of_day in counted.get("total", {}).items():
+        if start <= day <= end:
             found.add(*astuple_counts(counts_of_day))
     return {
         "events": found.events,
@@ -266,10 +272,12 @@ def unique_sources(
     return sources_per_period(counted, interval)
 
 
-def sources_per_period(counted: Counted, interval: str) -> list[dict[str, Any]]:
+def sources_per_period(
+    counted: Counted, interval: str, since: date = date.min
+) -> list[dict[str, Any]]:
     by_period: dict[date, int] = {}
-    for (dimension, _, day), found in sorted(counted.items()):
-        if dimension == "total" and found.sources:
+    for (_, day), found in sorted(counted.get("total", {}).items()):
+        if day >= since and found.sources:
             period = period_start(day, "", interval).date()
             by_period[period] = by_period.get(period, 0) + found.sources
     return [{"period": period, "count": count} for period, count in by_period.items()]
@@ -316,9 +324,10 @@ def _add(counted: Counted, shape: dict, rows) -> None:
     for dimension, value, day, *numbers in rows:
         if dimension not in shape["daily"]:
             day = parts[-1] if day >= parts[-1] else parts[0]
-        found = counted.get((dimension, value, day))
+        of_dimension = counted.setdefault(dimension, {})
+        found = of_dimension.get((value, day))
         if found is None:
-            found = counted[(dimension, value, day)] = Counts()
+            found = of_dimension[(value, day)] = Counts()
         found.add(*numbers)
 
 
@@ -368,37 +377,66 @@ def _from_summaries(organisation_id, days, dimensions, packages, filters, shape)
     return rows
 
 
-def _from_rollups(organisation_id, days, dimensions, packages, filters):
-    """Unfiltered counts of `days` from the rollups and the source days."""
-    bounds = {"bucket__gte": _midnight(days[0]), "bucket__lt": _midnight(days[-1] + timedelta(1))}
-    rollups = Rollup.objects.filter(organisation_id=organisation_id, **bounds)
+def _from_rollups(organisation_id, days, dimensions, packages, filters) -> list:
+    """Unfiltered counts of `days` from the rollups and the source days: one
+    query for the daily dimensions (a package's count is its total), one for
+    the hours, one for the unique sources."""
+    rollups = Rollup.objects.filter(_runs(days, "bucket"), organisation_id=organisation_id)
     if packages is not None:
         rollups = rollups.filter(package__in=packages)
     sums = {"e": Sum("events"), "d": Sum("downloads"), "b": Sum("bot_downloads")}
-    rows = []
-    wanted = set(days)
-    for dimension in dimensions:
-        if dimension == "hour":
-            found = rollups.filter(period="hour", dimension="total").values("bucket")
-            values = [
-                ("hour", f"{row['bucket'].astimezone(UTC):%H}", row)
-                for row in found.annotate(**sums)
-            ]
-        else:
-            stored = "total" if dimension == "package" else dimension
-            group = "package" if dimension == "package" else "value"
-            found = rollups.filter(period="day", dimension=stored).values("bucket", group)
-            values = [(dimension, row[group], row) for row in found.annotate(**sums)]
-        for name, value, row in values:
-            day = row["bucket"].astimezone(UTC).date()
-            if day in wanted:
-                rows.append((name, value, day, row["e"], row["d"], row["b"], 0))
+    by_value = [d for d in dimensions if d not in ("hour", "total", "package")]
+    daily = rollups.filter(period="day", dimension__in=by_value).values(
+        "dimension", "value", "bucket"
+    )
+    rows = [
+        (row["dimension"], row["value"], _day(row["bucket"]), row["e"], row["d"], row["b"], 0)
+        for row in daily.annotate(**sums)
+    ]
+    if "total" in dimensions or "package" in dimensions:
+        totals = rollups.filter(period="day", dimension="total").values("bucket", "package")
+        for row in totals.annotate(**sums):
+            numbers = (_day(row["bucket"]), row["e"], row["d"], row["b"], 0)
+            if "total" in dimensions:
+                rows.append(("total", "", *numbers))
+            if "package" in dimensions:
+                rows.append(("package", row["package"], *numbers))
+    if "hour" in dimensions:
+        hourly = rollups.filter(period="hour", dimension="total").values("bucket")
+        for row in hourly.annotate(**sums):
+            bucket = row["bucket"].astimezone(UTC)
+            rows.append(("hour", f"{bucket:%H}", bucket.date(), row["e"], row["d"], row["b"], 0))
     if "total" in dimensions:
         rows += [
             ("total", "", day, 0, 0, 0, n)
             for day, n in _sources_of_days(organisation_id, days, packages)
         ]
     return rows
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def _runs(days: list[date], field: str) -> Q:
+    """`field` (a moment) within one of `days` (see `_ranges`)."""
+    found = Q()
+    for first, end in _ranges(days):
+        found |= Q(**{f"{field}__gte": first, f"{field}__lt": end})
+    return found
+
+
+def _ranges(days: list[date]) -> list[tuple[datetime, datetime]]:
+    """The sorted `days` as few [start, end) ranges of moments as they allow:
+    an index then scans those days only, not what lies between them."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for day in days:
+        start, end = _midnight(day), _midnight(day + timedelta(days=1))
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
 
 
 def _sources_of_days(organisation_id, days, packages):
@@ -419,29 +457,26 @@ def _from_events(organisation_id, days, dimensions, packages, filters):
     expressions = {**summaries.DIMENSION_VALUES, "package": "e.package"}
     pairs = ", ".join(f"('{d}', {expressions[d]})" for d in dimensions)
     kept, params = _kept(filters, packages)
-    day = "(e.timestamp AT TIME ZONE 'UTC')::date"
+    ranges = _ranges(days)
+    within = " OR ".join(
+        f"(e.timestamp >= %(start{n})s AND e.timestamp < %(end{n})s)" for n in range(len(ranges))
+    )
     sources = (
         "SELECT 'total', '', day, 0, 0, 0, count(DISTINCT e.source_id) FROM kept e "  # noqa: S608
         f"WHERE {summaries.SOURCE} GROUP BY day"
     )
     query = (
-        f"WITH kept AS MATERIALIZED (SELECT e.*, {day} AS day "  # noqa: S608 - constants
-        f"{summaries.EVENTS} AND {day} = ANY(%(days)s){kept}) "
+        f"WITH kept AS MATERIALIZED (SELECT {', '.join(summaries.NARROW)}, "  # noqa: S608
+        "(e.timestamp AT TIME ZONE 'UTC')::date AS day FROM analytics_downloadevent e "
+        f"WHERE e.organisation_id = %(organisation)s AND ({within}){kept}) "
         f"SELECT d.d, d.v, day, {summaries.COUNTS}, 0 "
         f"FROM kept e CROSS JOIN LATERAL (VALUES {pairs}) AS d(d, v) GROUP BY 1, 2, 3"
         + (f" UNION ALL {sources}" if "total" in dimensions else "")
     )
+    for n, (start, end) in enumerate(ranges):
+        params[f"start{n}"], params[f"end{n}"] = start, end
     with connection.cursor() as cursor:
-        cursor.execute(
-            query,
-            {
-                **params,
-                "organisation": organisation_id,
-                "start": _midnight(days[0]),
-                "end": _midnight(days[-1] + timedelta(days=1)),
-                "days": days,
-            },
-        )
+        cursor.execute(query, {**params, "organisation": organisation_id})
         return cursor.fetchall()
 
 

@@ -73,11 +73,8 @@ def report(
         counted, "hour" if interval == "hour" else "total", interval, start, include_bots
     )
     # Unique sources are counted per day (the salt changes daily): none per hour.
-    sources = (
-        []
-        if interval == "hour"
-        else [_sources_per_period(counted, interval, start).get(label, 0) for label in labels]
-    )
+    sources_by_period = {} if interval == "hour" else _sources_per_period(counted, interval, start)
+    sources = [sources_by_period.get(label, 0) for label in labels] if interval != "hour" else []
     downloads = [downloads.get(label, 0) for label in labels]
     totals = queries.summed(counted, include_bots, start, end)
     previous = queries.summed(counted, include_bots, previous_start, previous_end)
@@ -105,25 +102,23 @@ def _label(dimension: str, value: str) -> str:
 
 def _top(counted: queries.Counted, dimension: str, start: date, include_bots: bool, limit=10):
     """The period's (not the previous one's) top values of `dimension`."""
-    current = {key: found for key, found in counted.items() if key[2] >= start}
-    return queries.ranked(current, dimension, "downloads", include_bots, limit)
+    return queries.ranked(counted.get(dimension, {}), "downloads", include_bots, limit, start)
 
 
 def _per_period(counted, dimension: str, interval: str, start: date, include_bots: bool):
     """Downloads per period label of the days from `start`."""
     found: dict[str, int] = {}
-    for (name, value, day), counts in counted.items():
-        if name == dimension and day >= start:
+    for (value, day), counts in counted.get(dimension, {}).items():
+        if day >= start:
             label = _period_key(queries.period_start(day, value, interval), interval)
             found[label] = found.get(label, 0) + counts.count("downloads", include_bots)
     return found
 
 
 def _sources_per_period(counted, interval: str, start: date) -> dict[str, int]:
-    current = {key: found for key, found in counted.items() if key[2] >= start}
     return {
         _period_key(row["period"], interval): row["count"]
-        for row in queries.sources_per_period(current, interval)
+        for row in queries.sources_per_period(counted, interval, start)
     }
 
 
@@ -208,11 +203,10 @@ def top_packages(
     top = _top(counted, "package", start, include_bots, limit)
     if not top:
         return []
-    earlier = {key: found for key, found in counted.items() if key[2] < start}
-    before = {
-        row["value"]: row["count"]
-        for row in queries.ranked(earlier, "package", "downloads", include_bots, None)
-    }
+    earlier = queries.ranked(
+        counted.get("package", {}), "downloads", include_bots, None, before=start
+    )
+    before = {row["value"]: row["count"] for row in earlier}
     keys = [row["value"] for row in top]
     # The sparklines count from the rollups: without filters only.
     days = {} if filters else queries.package_days(organisation_id, start, end, keys)
