@@ -33,7 +33,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import CharField, Count, F, Max, Q, Sum, Value
+from django.db.models.functions import Cast, Concat, ExtractHour, LPad, Trim, TruncDate
 
 from . import summaries
 from .ingest import DIMENSIONS
@@ -308,9 +309,15 @@ def _no_jit():
         yield
 
 
+def summaries_answer_filters() -> bool:
+    """Whether one filter is read from day summaries (PostgreSQL; embedded
+    mode's SQLite reads raw events)."""
+    return connection.vendor == "postgresql"
+
+
 def _summarised(dimension: str, packages: Sequence[str] | None, filters: Filters) -> bool:
     """Whether day summaries count `dimension` for these packages and filters."""
-    if connection.vendor != "postgresql" or len(filters.given()) > 1:
+    if not summaries_answer_filters() or len(filters.given()) > 1:
         return False
     if packages is not None and len(packages) > 1 and dimension == "total":
         return False  # several packages' unique sources: distinct across them
@@ -440,7 +447,6 @@ def _ranges(days: list[date]) -> list[tuple[datetime, datetime]]:
 
 
 def _sources_of_days(organisation_id, days, packages):
-    from django.db.models import Count
 
     from .models import SourceDay
 
@@ -454,6 +460,8 @@ def _sources_of_days(organisation_id, days, packages):
 def _from_events(organisation_id, days, dimensions, packages, filters):
     """Filtered counts of `days` from the raw events: one pass giving every
     dimension asked, and the unique sources per day."""
+    if connection.vendor != "postgresql":
+        return _from_events_per_dimension(organisation_id, days, dimensions, packages, filters)
     expressions = {**summaries.DIMENSION_VALUES, "package": "e.package"}
     pairs = ", ".join(f"('{d}', {expressions[d]})" for d in dimensions)
     kept, params = _kept(filters, packages)
@@ -478,6 +486,37 @@ def _from_events(organisation_id, days, dimensions, packages, filters):
     with connection.cursor() as cursor:
         cursor.execute(query, {**params, "organisation": organisation_id})
         return cursor.fetchall()
+
+
+# A dimension's value as a raw event has it, for the ORM (embedded mode).
+ORM_VALUES = {
+    "total": Value(""),
+    "hour": LPad(Cast(ExtractHour("timestamp", tzinfo=UTC), CharField()), 2, Value("0")),
+    "client_version": Trim(Concat("client", Value(" "), "client_version")),
+}
+
+
+def _from_events_per_dimension(organisation_id, days, dimensions, packages, filters) -> list:
+    """`_from_events` for SQLite (no LATERAL): one query per dimension."""
+    events = raw_events(organisation_id, days[0], days[-1], packages, filters).filter(
+        _runs(days, "timestamp")
+    )
+    events = events.annotate(day=TruncDate("timestamp", tzinfo=UTC))
+    counted = {
+        "e": Count("id"),
+        "d": Count("id", filter=Q(download=True, bot=False)),
+        "b": Count("id", filter=Q(download=True, bot=True)),
+    }
+    rows = []
+    for dimension in dimensions:
+        values = events.annotate(value=ORM_VALUES.get(dimension, F(dimension)))
+        for row in values.values("day", "value").annotate(**counted):
+            rows.append((dimension, row["value"], row["day"], row["e"], row["d"], row["b"], 0))
+    if "total" in dimensions:
+        downloads = events.filter(download=True, bot=False).exclude(source_id="")
+        for row in downloads.values("day").annotate(n=Count("source_id", distinct=True)):
+            rows.append(("total", "", row["day"], 0, 0, 0, row["n"]))
+    return rows
 
 
 def _kept(filters: Filters, packages: Sequence[str] | None) -> tuple[str, dict]:

@@ -116,7 +116,7 @@ def test_a_filtered_page_says_where_its_counts_come_from(signed_in, downloads):
 
     assert "Filtered counts come from daily summaries" in html
     assert "Show every version, client, country and CI" in html
-    assert "counted from the raw events, which are kept 395 days" in both
+    assert "read from the raw events, which are kept 395 days" in both
 
 
 def test_a_filter_matching_nothing_says_so(signed_in, downloads):

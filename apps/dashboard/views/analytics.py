@@ -14,7 +14,7 @@ from apps.accounts.roles import READ, role_required
 from apps.analytics.enrichment import geo_databases
 from apps.analytics.export import export_csv, export_ndjson
 from apps.analytics.models import AnalyticsSettings
-from apps.analytics.queries import Filters, totals
+from apps.analytics.queries import Filters, summaries_answer_filters, totals
 
 from ..forms import AnalyticsFilterForm
 from ..stats import report
@@ -125,6 +125,7 @@ def analytics(request):
         selected = _selection(form)
         interval = form.cleaned_data["interval"]
         context["filtered"] = len(selected["filters"].given())
+        context["summarised"] = summaries_answer_filters()
         if context["filtered"] > 1 and not request.GET.get("count"):
             context["estimate"] = _estimate(request.organisation.id, selected)
             context["count_query"] = _with(request.GET, count="1")
