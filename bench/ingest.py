@@ -95,7 +95,8 @@ def make_event(rng: random.Random, now: datetime) -> dict:
     }
 
 
-def prepare_database() -> None:
+def prepare_database(empty: bool = True) -> None:
+    """Create (once) and migrate the benchmark's database; `empty` its analytics tables."""
     import psycopg
     from django.core.management import call_command
     from django.db import connection
@@ -114,8 +115,13 @@ def prepare_database() -> None:
         if not exists:
             admin.execute(f'CREATE DATABASE "{settings_dict["NAME"]}"')
     call_command("migrate", verbosity=0)
+    if not empty:
+        return
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE analytics_downloadevent, analytics_rollup, analytics_sourceday")
+        cursor.execute(
+            "TRUNCATE analytics_downloadevent, analytics_rollup, analytics_sourceday, "
+            "analytics_daysummary, analytics_summarisedday"
+        )
 
 
 def fill_stream(client, count: int, seed: int) -> None:

@@ -473,6 +473,10 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "apps.analytics.tasks.apply_retention",
         "schedule": 24 * 3600.0,
     },
+    "summarise-analytics-days": {
+        "task": "apps.analytics.tasks.summarise_days",
+        "schedule": 600.0,
+    },
 }
 
 # ---- Verified migrations (apps/migration_checks) ----

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
-from . import partitions
+from . import partitions, summaries
 from .enrichment import COLLECT_ALL, Collect, enrich, referer_host
 from .models import AnalyticsSettings
 
@@ -122,6 +122,11 @@ def store_events(events: Iterable[dict[str, Any]]) -> int:
         if inserted:
             new = rows.values() if len(inserted) == len(rows) else [rows[i] for i in inserted]
             rollups, sources = aggregate(new)
+            summaries.forget(
+                cursor,
+                {(row["organisation_id"], row["timestamp"][:10]) for row in new},
+                datetime.now(UTC).date(),
+            )
             upsert_sources(cursor, sources)
             upsert_rollups(cursor, rollups)  # last: its row locks are held until commit
     return len(inserted)

@@ -157,3 +157,53 @@ class AnalyticsSettings(models.Model):
     @property
     def effective_retention_days(self) -> int:
         return self.retention_days or settings.ANALYTICS_RETENTION_DAYS
+
+
+class DaySummary(models.Model):
+    """What one organisation's events of one finished UTC day count, grouped
+    the ways pages and the API ask (apps/analytics/summaries.py fills it).
+
+    A row counts the events of `package` (empty: all packages) that have
+    `filter_value` for `filter` (empty: no filter; `ci` is "true" or "false"),
+    per `value` of `dimension` (`total` has the empty value, `hour` the UTC
+    hour "00".."23", `package` the package key). `sources` is set on `total`
+    rows only: the distinct sources that downloaded (bots left out) that day.
+    Networks and client versions keep each group's largest values only, the
+    rest summed under `summaries.OTHER`.
+    """
+
+    pk = models.CompositePrimaryKey(
+        "organisation_id", "package", "filter", "filter_value", "day", "dimension", "value"
+    )
+    organisation_id = models.BigIntegerField()
+    package = models.CharField(max_length=200)
+    filter = models.CharField(max_length=16)
+    filter_value = models.CharField(max_length=200)
+    day = models.DateField()
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=255)
+    events = models.BigIntegerField()
+    downloads = models.BigIntegerField()
+    bot_downloads = models.BigIntegerField()
+    sources = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.filter}={self.filter_value} {self.dimension}={self.value}"
+
+
+class SummarisedDay(models.Model):
+    """The organisation's `day` is in DaySummary, up to date with its raw
+    events (ingestion deletes the marker when a late event arrives)."""
+
+    organisation_id = models.BigIntegerField()
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_id", "day"], name="analytics_summarisedday_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.day}"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.gateway.recording import RedisStreamSink, events_redis, spool
 
-from . import partitions, retention
+from . import partitions, retention, summaries
 from .consumer import StreamConsumer, consumer_name
 
 
@@ -43,3 +43,10 @@ def create_event_partitions() -> None:
 def apply_retention() -> int:
     """Delete raw events past each organisation's retention."""
     return retention.apply(timezone.now())
+
+
+@shared_task
+def summarise_days() -> int:
+    """Summarise the finished days not summarised yet (a day once it is
+    over, and again after late events)."""
+    return summaries.summarise_due(timezone.now().date())

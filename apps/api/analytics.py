@@ -6,9 +6,10 @@ Every endpoint takes a range of UTC days (`start` and `end`, both included;
 the last 30 days by default) and `package` keys (repeatable), the same keys
 the rules endpoints filter on. A key the organisation has no events for
 simply counts nothing, so another organisation's keys reveal nothing. Every
-endpoint also filters by `version`, `client`, `country` and `ci`; filtered
-counts are read from the raw events (see apps.analytics.queries), so they
-reach back only as far as the organisation keeps those. Reading needs the
+endpoint also filters by `version`, `client`, `country` and `ci`: one filter
+is read from the day summaries, two at once from the raw events, which
+reach back only as far as the organisation keeps them (see
+apps.analytics.queries). Reading needs the
 READ permission only: members and read tokens may.
 
 Query parameters are validated here against the choices apps.analytics

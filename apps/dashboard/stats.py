@@ -45,35 +45,39 @@ def report(
     filters: queries.Filters,
     include_bots: bool,
 ) -> dict[str, Any]:
-    """Everything an analytics page shows for the period."""
-    counting = {"packages": packages, "include_bots": include_bots, "filters": filters}
-    series = queries.time_series(organisation_id, start, end, interval, **counting)
-    # Unique sources are counted per day (the salt changes daily): none per hour.
-    sources = (
-        []
-        if interval == "hour"
-        else queries.unique_sources(organisation_id, start, end, interval, packages, filters)
+    """Everything an analytics page shows for the period, from one read of
+    the period and the one before it (queries.counts)."""
+    previous_start, previous_end = previous_period(start, end)
+    dimensions = [
+        "total",
+        *(["hour"] if interval == "hour" else []),
+        *(dimension for dimension, _ in BREAKDOWNS),
+        *([] if packages else ["package"]),
+    ]
+    counted = queries.counts(
+        organisation_id, previous_start, end, dimensions, packages, filters, split=start
     )
     breakdowns = [
         {
             "dimension": dimension,
             "title": title,
             "rows": [
-                {**row, "label": row["value"] or EMPTY_LABELS.get(dimension, "unknown")}
-                for row in queries.top(organisation_id, dimension, start, end, 10, **counting)
+                {**row, "label": _label(dimension, row["value"])}
+                for row in _top(counted, dimension, start, include_bots)
             ],
         }
         for dimension, title in BREAKDOWNS
     ]
-    starts = periods(start, end, interval)
-    downloads_by_period = {_period_key(row["period"], interval): row["count"] for row in series}
-    sources_by_period = {_period_key(row["period"], interval): row["count"] for row in sources}
-    labels = [_period_key(period, interval) for period in starts]
-    downloads = [downloads_by_period.get(label, 0) for label in labels]
+    labels = [_period_key(period, interval) for period in periods(start, end, interval)]
+    downloads = _per_period(
+        counted, "hour" if interval == "hour" else "total", interval, start, include_bots
+    )
+    # Unique sources are counted per day (the salt changes daily): none per hour.
+    sources_by_period = {} if interval == "hour" else _sources_per_period(counted, interval, start)
     sources = [sources_by_period.get(label, 0) for label in labels] if interval != "hour" else []
-    previous_start, previous_end = previous_period(start, end)
-    totals = queries.totals(organisation_id, start, end, **counting)
-    previous = queries.totals(organisation_id, previous_start, previous_end, **counting)
+    downloads = [downloads.get(label, 0) for label in labels]
+    totals = queries.summed(counted, include_bots, start, end)
+    previous = queries.summed(counted, include_bots, previous_start, previous_end)
     return {
         "totals": totals,
         "previous": {
@@ -83,10 +87,38 @@ def report(
         "previous_period": (previous_start, previous_end),
         "top_packages": None
         if packages
-        else top_packages(organisation_id, start, end, include_bots, filters),
+        else top_packages(organisation_id, counted, start, end, include_bots, filters),
         "series": {"labels": labels, "downloads": downloads, "sources": sources},
         "series_rows": list(zip(labels, downloads, sources or [None] * len(labels), strict=True)),
         "breakdowns": breakdowns,
+    }
+
+
+def _label(dimension: str, value: str) -> str:
+    if value == queries.OTHER:
+        return "others"
+    return value or EMPTY_LABELS.get(dimension, "unknown")
+
+
+def _top(counted: queries.Counted, dimension: str, start: date, include_bots: bool, limit=10):
+    """The period's (not the previous one's) top values of `dimension`."""
+    return queries.ranked(counted.get(dimension, {}), "downloads", include_bots, limit, start)
+
+
+def _per_period(counted, dimension: str, interval: str, start: date, include_bots: bool):
+    """Downloads per period label of the days from `start`."""
+    found: dict[str, int] = {}
+    for (value, day), counts in counted.get(dimension, {}).items():
+        if day >= start:
+            label = _period_key(queries.period_start(day, value, interval), interval)
+            found[label] = found.get(label, 0) + counts.count("downloads", include_bots)
+    return found
+
+
+def _sources_per_period(counted, interval: str, start: date) -> dict[str, int]:
+    return {
+        _period_key(row["period"], interval): row["count"]
+        for row in queries.sources_per_period(counted, interval, start)
     }
 
 
@@ -101,28 +133,27 @@ def change(current: int, previous: int) -> str:
 def package_overview(organisation_id: int, package: str, end: date, days: int = 30) -> dict:
     """A package page's downloads: per day over `days` days to `end` (zeros
     included), their total beside the previous period's, and the top versions
-    and clients."""
+    and clients (one read: queries.counts)."""
     start = end - timedelta(days=days - 1)
-    counting = {"packages": [package]}
-    daily = {
-        row["period"].date(): row["count"]
-        for row in queries.time_series(organisation_id, start, end, **counting)
-    }
-    previous = queries.totals(
-        organisation_id, start - timedelta(days=days), start - timedelta(days=1), **counting
-    )["downloads"]
-    counts = filled(daily, start, end)
+    previous_start = start - timedelta(days=days)
+    include_bots = queries.AnalyticsSettings.for_organisation(organisation_id).count_bots
+    counted = queries.counts(
+        organisation_id, previous_start, end, ["total", "version", "client"], [package], split=start
+    )
+    daily = _per_period(counted, "total", "day", start, include_bots)
     labels = [(start + timedelta(days=n)).isoformat() for n in range(days)]
+    counts = [daily.get(label, 0) for label in labels]
     total = sum(counts)
+    previous = queries.summed(counted, include_bots, previous_start, start - timedelta(days=1))
     return {
         "days": days,
         "total": total,
-        "previous": previous,
-        "change": change(total, previous),
+        "previous": previous["downloads"],
+        "change": change(total, previous["downloads"]),
         "series": {"labels": labels, "downloads": counts},
         "per_day": list(zip(labels, counts, strict=True)),
-        "versions": queries.top(organisation_id, "version", start, end, 5, **counting),
-        "clients": queries.top(organisation_id, "client", start, end, 5, **counting),
+        "versions": _top(counted, "version", start, include_bots, 5),
+        "clients": _top(counted, "client", start, include_bots, 5),
     }
 
 
@@ -160,6 +191,7 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 
 def top_packages(
     organisation_id: int,
+    counted: queries.Counted,
     start: date,
     end: date,
     include_bots: bool,
@@ -168,16 +200,14 @@ def top_packages(
 ) -> list[dict[str, Any]]:
     """The packages with the most downloads in the period, each with the previous
     period's figure, the change and a sparkline of its days."""
-    counting = {"include_bots": include_bots, "filters": filters}
-    top = queries.top(organisation_id, "package", start, end, limit, **counting)
+    top = _top(counted, "package", start, include_bots, limit)
     if not top:
         return []
-    keys = [row["value"] for row in top]
-    previous_start, previous_end = previous_period(start, end)
-    earlier = queries.top(
-        organisation_id, "package", previous_start, previous_end, None, packages=keys, **counting
+    earlier = queries.ranked(
+        counted.get("package", {}), "downloads", include_bots, None, before=start
     )
     before = {row["value"]: row["count"] for row in earlier}
+    keys = [row["value"] for row in top]
     # The sparklines count from the rollups: without filters only.
     days = {} if filters else queries.package_days(organisation_id, start, end, keys)
     rows = []

@@ -41,11 +41,19 @@ def test_a_version_narrows_the_totals_the_chart_and_every_breakdown(signed_in, d
     assert breakdown(response, "version") == {"1.0": 2}
 
 
-def test_filters_combine(signed_in, downloads):
-    response = page(signed_in("member"), version="2.0", client="curl", country="de")
+def test_filters_combine_once_asked_to_count_the_raw_events(signed_in, downloads):
+    client = signed_in("member")
 
-    assert totals(response)["downloads"] == 1
-    assert response.context["form"].cleaned_data["country"] == "DE"
+    first = page(client, version="2.0", client="curl", country="de")
+    counted = page(client, version="2.0", client="curl", country="de", count="1")
+
+    assert "report" not in first.context
+    html = first.content.decode()
+    assert "Two filters at once are counted from the raw events of the period (5 events" in html
+    assert "this takes about 1 s" in html
+    assert "count=1" in html
+    assert totals(counted)["downloads"] == 1
+    assert counted.context["form"].cleaned_data["country"] == "DE"
 
 
 def test_ci_downloads_can_be_shown_alone_or_left_out(signed_in, downloads):
@@ -104,9 +112,11 @@ def test_each_version_client_and_country_links_to_the_page_narrowed_to_it(signed
 
 def test_a_filtered_page_says_where_its_counts_come_from(signed_in, downloads):
     html = page(signed_in("member"), client="docker").content.decode()
+    both = page(signed_in("member"), client="docker", ci="false", count="1").content.decode()
 
-    assert "read from the raw events, which are kept 395 days" in html
+    assert "Filtered counts come from daily summaries" in html
     assert "Show every version, client, country and CI" in html
+    assert "read from the raw events, which are kept 395 days" in both
 
 
 def test_a_filter_matching_nothing_says_so(signed_in, downloads):

@@ -14,7 +14,7 @@ from apps.accounts.roles import READ, role_required
 from apps.analytics.enrichment import geo_databases
 from apps.analytics.export import export_csv, export_ndjson
 from apps.analytics.models import AnalyticsSettings
-from apps.analytics.queries import Filters
+from apps.analytics.queries import Filters, summaries_answer_filters, totals
 
 from ..forms import AnalyticsFilterForm
 from ..stats import report
@@ -27,6 +27,9 @@ EXPORTS = {
 PACKAGE_SUGGESTIONS = 20
 # Breakdowns whose values are also filters: each value links to the page narrowed to it.
 FILTERING = {"version", "client", "country"}
+# Raw events a second counts when two filters at once are read from them
+# (measured: bench/analytics_scale.py, README "Analytics at scale").
+RAW_EVENTS_PER_SECOND = 1_000_000
 
 
 def _filters(request, policy: AnalyticsSettings) -> AnalyticsFilterForm:
@@ -84,6 +87,21 @@ def _presets(query, today: date) -> list[dict]:
     return presets
 
 
+def _estimate(organisation_id: int, selected: dict) -> dict:
+    """How long counting the raw events of the selection will take."""
+    events = totals(organisation_id, selected["start"], selected["end"], selected["packages"])[
+        "events"
+    ]
+    return {"events": events, "seconds": max(1, round(events / RAW_EVENTS_PER_SECOND))}
+
+
+def _with(query, **values) -> str:
+    changed = query.copy()
+    for name, value in values.items():
+        changed[name] = value
+    return changed.urlencode()
+
+
 def _without_filters(query):
     unfiltered = query.copy()
     for field in dataclasses.fields(Filters):
@@ -106,13 +124,18 @@ def analytics(request):
     if not form.errors:
         selected = _selection(form)
         interval = form.cleaned_data["interval"]
+        context["filtered"] = len(selected["filters"].given())
+        context["summarised"] = summaries_answer_filters()
+        if context["filtered"] > 1 and not request.GET.get("count"):
+            context["estimate"] = _estimate(request.organisation.id, selected)
+            context["count_query"] = _with(request.GET, count="1")
+            return render(request, "dashboard/analytics.html", context)
         context["report"] = report(request.organisation.id, interval, **selected)
         _link_values(request.GET, context["report"]["breakdowns"])
         for row in context["report"]["top_packages"] or []:
             narrowed = request.GET.copy()
             narrowed["package"] = row["package"]
             row["query"] = narrowed.urlencode()
-        context["filtered"] = bool(selected["filters"])
         context["unfiltered_query"] = _without_filters(request.GET).urlencode()
         context["package"] = request.organisation.packages.filter(
             key=form.cleaned_data.get("package") or None
