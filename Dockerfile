@@ -14,6 +14,9 @@ COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 COPY --from=geo /geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb /app/var/geo/country.mmdb
 COPY --from=geo /geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/NRO_LICENSE /app/var/geo/country.NRO_LICENSE
+COPY --from=geo /geo/node_modules/@ip-location-db/asn/asn-ipv4-num.csv /app/var/geo/asn/ipv4.csv
+COPY --from=geo /geo/node_modules/@ip-location-db/asn/asn-ipv6-num.csv /app/var/geo/asn/ipv6.csv
+COPY --from=geo /geo/node_modules/@ip-location-db/asn/DBIP-LICENSE /geo/node_modules/@ip-location-db/asn/ROUTEVIEWS-LICENSE /app/var/geo/asn/
 # A fixed uid: docker-compose.yml runs Caddy as this user too, so the dashboard can
 # read the certificates Caddy stores (readable by their owner only).
 RUN useradd --system --uid 10001 --home /app app && mkdir -p /app/var && chown app /app/var

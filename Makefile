@@ -20,7 +20,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	$(PY) -m pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@ $(VENV)/.run-installed
 
-# The offline country database analytics uses (scripts/geo.sh; needs npm, optional).
+# The offline country and network data analytics uses (scripts/geo.sh; needs npm, optional).
 GEO_DB := $(or $(VAR_DIR),var)/geo/country.mmdb
 $(GEO_DB): geo/package-lock.json
 	bash scripts/geo.sh || echo "continuing without country data"

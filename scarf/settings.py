@@ -428,12 +428,13 @@ SPECTACULAR_SETTINGS = {
 EVENTS_REDIS_URL = os.environ.get("EVENTS_REDIS_URL", REDIS_URL)
 # Seconds the gateway waits on that Redis before spooling events to VAR_DIR/spool.
 EVENTS_REDIS_TIMEOUT = float(os.environ.get("EVENTS_REDIS_TIMEOUT", "0.5"))
-# Offline MMDB files for country (e.g. ip-location-db's geo-whois-asn-country)
-# and AS organisation (GeoLite2-ASN / DB-IP ASN Lite / ip-location-db ASN format);
-# empty: no geo. `make run` and the Docker image install the country database at
-# VAR_DIR/geo/country.mmdb (scripts/geo.sh); an ASN database is one you put at
-# VAR_DIR/geo/asn.mmdb (none is packaged, README "Analytics"). Each is the default
-# when it is there; ANALYTICS_COUNTRY_MMDB="" (ANALYTICS_ASN_MMDB="") turns it off.
+# Offline geo data: an MMDB file for country (e.g. ip-location-db's
+# geo-whois-asn-country) and for AS organisation (GeoLite2-ASN / DB-IP ASN Lite),
+# or, for networks, ip-location-db's asn ranges (a directory with ipv4.csv and
+# ipv6.csv). `make run` and the Docker image install the country database at
+# VAR_DIR/geo/country.mmdb and the ranges at VAR_DIR/geo/asn (scripts/geo.sh);
+# an ASN MMDB you put at VAR_DIR/geo/asn.mmdb is used instead of the ranges. Each is
+# the default when it is there; an empty value turns it off.
 
 
 def _installed_geo(name: str) -> str:
@@ -443,6 +444,7 @@ def _installed_geo(name: str) -> str:
 
 ANALYTICS_COUNTRY_MMDB = os.environ.get("ANALYTICS_COUNTRY_MMDB", _installed_geo("country.mmdb"))
 ANALYTICS_ASN_MMDB = os.environ.get("ANALYTICS_ASN_MMDB", _installed_geo("asn.mmdb"))
+ANALYTICS_ASN_RANGES = os.environ.get("ANALYTICS_ASN_RANGES", _installed_geo("asn"))
 # Days raw events are kept, unless an organisation's analytics settings say otherwise.
 ANALYTICS_RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "395"))
 # Ingestion: stream entries per batch (an entry holds 1 to 200 events, more when the

@@ -31,6 +31,8 @@ from django.core.cache import cache as django_cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from .networks import NetworkRanges
+
 MAX_VALUE = 200
 
 
@@ -217,12 +219,12 @@ def _open_mmdb(path: str) -> maxminddb.Reader | None:
     return maxminddb.open_database(path) if path else None
 
 
-_readers: dict[str, maxminddb.Reader | None] = {}
+_readers: dict[str, maxminddb.Reader | NetworkRanges | None] = {}
 
 
 @receiver(setting_changed)
 def _forget_readers(setting: str, **_) -> None:
-    if setting in ("ANALYTICS_COUNTRY_MMDB", "ANALYTICS_ASN_MMDB"):
+    if setting in ("ANALYTICS_COUNTRY_MMDB", "ANALYTICS_ASN_MMDB", "ANALYTICS_ASN_RANGES"):
         _readers.clear()
 
 
@@ -246,19 +248,41 @@ def _lookup(setting: str, ip: str) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
+@cache
+def _load_ranges(path: str) -> NetworkRanges | None:
+    return NetworkRanges.load(path) if path else None
+
+
+def _ranges() -> NetworkRanges | None:
+    """The network ranges ANALYTICS_ASN_RANGES names, unless an ASN MMDB is set."""
+    try:
+        return _readers["ANALYTICS_ASN_RANGES"]
+    except KeyError:
+        path = "" if settings.ANALYTICS_ASN_MMDB else settings.ANALYTICS_ASN_RANGES
+        ranges = _readers["ANALYTICS_ASN_RANGES"] = _load_ranges(path)
+        return ranges
+
+
 def geo_databases() -> dict[str, Any]:
     """Whether ingestion can look up countries and networks: for "country" and
     "asn", "on", "missing" (a path is set but no database can be read there) or
     "off" (none set); "credit_nro" when the country database is the one
-    scripts/geo.sh installs, whose NRO data asks for attribution."""
+    scripts/geo.sh installs, whose NRO data asks for attribution, and
+    "credit_asn" when networks come from its ranges (DB-IP's and RouteViews')."""
     country_path = settings.ANALYTICS_COUNTRY_MMDB
     credit = bool(country_path) and Path(country_path).with_name("country.NRO_LICENSE").is_file()
-    states: dict[str, Any] = {"credit_nro": credit}
+    states: dict[str, Any] = {"credit_nro": credit, "credit_asn": False}
     for name, setting in (("country", "ANALYTICS_COUNTRY_MMDB"), ("asn", "ANALYTICS_ASN_MMDB")):
         try:
             states[name] = "on" if _reader(setting) else "off"
         except (OSError, maxminddb.InvalidDatabaseError):
             states[name] = "missing"
+    if states["asn"] == "off":
+        try:
+            states["credit_asn"] = _ranges() is not None
+            states["asn"] = "on" if states["credit_asn"] else "off"
+        except (OSError, ValueError):
+            states["asn"] = "missing"
     return states
 
 
@@ -271,7 +295,11 @@ def country(ip: str) -> str:
 
 
 def asn_org(ip: str) -> str:
-    """AS organisation from the ASN MMDB (GeoLite2-ASN / DB-IP ASN Lite fields)."""
+    """AS organisation from the ASN MMDB (GeoLite2-ASN / DB-IP ASN Lite fields),
+    or else from the network ranges scripts/geo.sh installs."""
+    ranges = _ranges()
+    if ranges is not None:
+        return ranges.organisation(ip)[:MAX_VALUE]
     record = _lookup("ANALYTICS_ASN_MMDB", ip)
     return str(record.get("autonomous_system_organization") or "")[:MAX_VALUE]
 

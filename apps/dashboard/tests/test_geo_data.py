@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from apps.analytics import enrichment
 from apps.analytics.models import AnalyticsSettings
+from apps.analytics.networks import NetworkRanges
 from scarf.testing import BASE_DIR
 
 
@@ -18,8 +19,9 @@ from scarf.testing import BASE_DIR
 def geo(settings):
     """Set the two databases' paths for one test (the readers are reopened)."""
 
-    def configure(country: str = "", asn: str = ""):
+    def configure(country: str = "", asn: str = "", ranges: str = ""):
         settings.ANALYTICS_COUNTRY_MMDB, settings.ANALYTICS_ASN_MMDB = country, asn
+        settings.ANALYTICS_ASN_RANGES = ranges
         enrichment._open_mmdb.cache_clear()
 
     yield configure
@@ -47,7 +49,7 @@ def test_a_database_path_that_holds_none_is_reported(signed_in, geo, tmp_path):
     page = analytics_page(signed_in("member"))
 
     assert "names a file that is missing or not a country database" in page
-    assert "names a file that is missing or not an ASN database" in page
+    assert "names a file that is missing or not network data" in page
 
 
 def test_an_organisation_that_turns_countries_off_is_told_so(signed_in, geo, acme, test_mmdb):
@@ -59,7 +61,7 @@ def test_an_organisation_that_turns_countries_off_is_told_so(signed_in, geo, acm
     assert "no country database" not in page
 
 
-def test_the_installed_country_database_answers_and_is_the_default(signed_in, geo, tmp_path):
+def test_the_installed_databases_answer_and_are_the_defaults(signed_in, geo, tmp_path):
     """scripts/geo.sh with real npm, checked against the lock's integrity."""
     var = tmp_path / "var"
     installed = subprocess.run(
@@ -71,26 +73,33 @@ def test_the_installed_country_database_answers_and_is_the_default(signed_in, ge
         timeout=300,
     )
     assert installed.returncode == 0, installed.stderr
-    database = var / "geo" / "country.mmdb"
+    database, networks = var / "geo" / "country.mmdb", var / "geo" / "asn"
     with maxminddb.open_database(str(database)) as reader:
         assert reader.get("8.8.8.8") == {"country_code": "US"}
         assert reader.get("1.1.1.1") == {"country_code": "AU"}
+    ranges = NetworkRanges.load(networks)
+    assert ranges.organisation("8.8.8.8") == "Google LLC"
+    assert ranges.organisation("2606:4700:4700::1111") == "Cloudflare, Inc."
 
     assert settings_value("ANALYTICS_COUNTRY_MMDB", var) == str(database)
+    assert settings_value("ANALYTICS_ASN_RANGES", var) == str(networks)
 
-    geo(country=str(database))
+    geo(country=str(database), ranges=str(networks))
     page = analytics_page(signed_in("member"))
     assert "no country database" not in page
     assert "nro.net" in page
+    assert "not looked up" not in page
+    assert '<a href="https://db-ip.com">IP Geolocation by DB-IP</a>' in page
+    assert enrichment.asn_org("140.82.112.3") == "GitHub, Inc."
 
 
-def test_the_page_says_why_networks_are_off_and_how_to_add_them(signed_in, geo):
+def test_the_page_says_how_to_install_network_data(signed_in, geo):
     geo()
 
     page = analytics_page(signed_in("member"))
 
-    assert "no network database comes with the product" in page
-    assert "<code>var/geo/asn.mmdb</code>" in page
+    assert "no network data is installed" in page
+    assert "IP Geolocation by DB-IP" not in page  # credited only when its data is used
 
 
 def settings_value(name: str, var) -> str:

@@ -1,0 +1,64 @@
+"""Networks from ip-location-db's asn ranges (apps/analytics/networks.py)."""
+
+import ipaddress
+
+import pytest
+
+from apps.analytics.networks import NetworkRanges
+
+
+def number(address: str) -> int:
+    return int(ipaddress.ip_address(address))
+
+
+@pytest.fixture
+def ranges(tmp_path):
+    (tmp_path / "ipv4.csv").write_text(
+        f'{number("1.0.0.0")},{number("1.0.0.255")},13335,"Cloudflare, Inc."\n'
+        f"{number('8.8.4.0')},{number('8.8.8.255')},15169,Google LLC\n"
+        f"{number('8.8.9.0')},{number('8.8.9.0')},64500,Example Net\n"
+    )
+    (tmp_path / "ipv6.csv").write_text(
+        f"{number('2606:4700::')},{number('2606:4700:ffff:ffff:ffff:ffff:ffff:ffff')},"
+        '13335,"Cloudflare, Inc."\n'
+    )
+    return NetworkRanges.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("address", "organisation"),
+    [
+        ("1.0.0.0", "Cloudflare, Inc."),  # first address of a range
+        ("1.0.0.255", "Cloudflare, Inc."),  # last
+        ("1.0.1.0", ""),  # just past it, in a gap
+        ("8.8.8.8", "Google LLC"),
+        ("8.8.9.0", "Example Net"),  # a range of one address
+        ("0.0.0.1", ""),  # before the first range
+        ("255.255.255.255", ""),  # after the last
+        ("::ffff:8.8.8.8", "Google LLC"),  # IPv4-mapped IPv6 is IPv4
+        ("2606:4700:4700::1111", "Cloudflare, Inc."),
+        ("2001:db8::1", ""),
+        ("", ""),
+        ("not an address", ""),
+        ("8.8.8", ""),
+    ],
+)
+def test_an_address_gets_the_organisation_of_its_range(ranges, address, organisation):
+    assert ranges.organisation(address) == organisation
+
+
+def test_files_that_are_not_sorted_ranges_are_refused(tmp_path):
+    (tmp_path / "ipv6.csv").write_text("")
+    (tmp_path / "ipv4.csv").write_text("20,30,1,B\n10,15,2,A\n")
+    with pytest.raises(ValueError, match="ipv4.csv:2: ranges must be sorted"):
+        NetworkRanges.load(tmp_path)
+
+    (tmp_path / "ipv4.csv").write_text("first,last,asn,name\n")
+    with pytest.raises(ValueError, match="ipv4.csv:1: not a range"):
+        NetworkRanges.load(tmp_path)
+
+
+def test_a_missing_file_is_an_error(tmp_path):
+    (tmp_path / "ipv4.csv").write_text("")
+    with pytest.raises(FileNotFoundError, match="ipv6.csv"):
+        NetworkRanges.load(tmp_path)
