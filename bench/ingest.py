@@ -11,8 +11,9 @@ touches real data:
     .venv/bin/python bench/ingest.py --events 200000
 
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/scarf_bench) and
-REDIS_URL (default redis://127.0.0.1:6379/15) choose the servers; set
-ANALYTICS_COUNTRY_MMDB / ANALYTICS_ASN_MMDB to include geo lookups.
+REDIS_URL (default redis://127.0.0.1:6379/15) choose the servers; geo lookups
+are those of the settings (ANALYTICS_COUNTRY_MMDB, ANALYTICS_ASN_RANGES or
+ANALYTICS_ASN_MMDB; by default what scripts/geo.sh installed in VAR_DIR/geo).
 """
 
 from __future__ import annotations
@@ -203,10 +204,12 @@ def consume(name: str, batch_size: int, ready, results) -> None:
     """One consumer of the group, until the stream is drained; reports
     (events stored, its CPU seconds, its PostgreSQL backend's CPU seconds)."""
     from apps.analytics.consumer import StreamConsumer
+    from apps.analytics.enrichment import geo_databases
     from apps.gateway.recording import events_redis
 
     consumer = StreamConsumer(events_redis(), name, batch_size=batch_size)
     backend = database_backend_pid()
+    geo_databases()  # opened before the clock starts, as a running worker has them
     ready.wait()
     cpu_before = process_seconds(os.getpid()), process_seconds(backend)
     stored = consumer.run(seconds=3600)
