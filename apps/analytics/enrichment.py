@@ -277,10 +277,12 @@ def geo_databases() -> dict[str, Any]:
             states[name] = "on" if _reader(setting) else "off"
         except (OSError, maxminddb.InvalidDatabaseError):
             states[name] = "missing"
-    if states["asn"] == "off":
+    ranges = settings.ANALYTICS_ASN_RANGES
+    if states["asn"] == "off" and ranges:
         try:
-            states["credit_asn"] = _ranges() is not None
-            states["asn"] = "on" if states["credit_asn"] else "off"
+            NetworkRanges.check(ranges)
+            states["asn"] = "on"
+            states["credit_asn"] = True
         except (OSError, ValueError):
             states["asn"] = "missing"
     return states

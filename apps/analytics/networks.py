@@ -13,6 +13,7 @@ import csv
 import socket
 from array import array
 from bisect import bisect_right
+from collections.abc import Iterator
 from pathlib import Path
 
 FILES = {4: "ipv4.csv", 6: "ipv6.csv"}
@@ -30,6 +31,14 @@ class NetworkRanges:
         for version, name in FILES.items():
             ranges._families[version] = _read(Path(directory) / name, version)
         return ranges
+
+    @staticmethod
+    def check(directory: Path | str) -> None:
+        """What `load` raises when a file is missing or does not start with a
+        range, without the second and the memory loading them takes: for
+        pages that only say whether networks are looked up."""
+        for name in FILES.values():
+            next(_ranges(Path(directory) / name), None)
 
     def organisation(self, ip: str) -> str:
         found = _number(ip)
@@ -66,6 +75,15 @@ def _read(path: Path, version: int) -> tuple[array | list, array | list, list[st
     lasts: array | list = array("I") if version == 4 else []
     organisations: list[str] = []
     shared: dict[str, str] = {}  # one string per organisation, not one per range
+    for first, last, organisation in _ranges(path):
+        firsts.append(first)
+        lasts.append(last)
+        organisations.append(shared.setdefault(organisation, organisation))
+    return firsts, lasts, organisations
+
+
+def _ranges(path: Path) -> Iterator[tuple[int, int, str]]:
+    """(first, last, organisation) of each row, checked as it is read."""
     previous = -1
     with path.open(newline="", encoding="utf-8") as rows:
         for line, row in enumerate(csv.reader(rows), start=1):
@@ -75,8 +93,5 @@ def _read(path: Path, version: int) -> tuple[array | list, array | list, list[st
                 raise ValueError(f"{path}:{line}: not a range `first,last,asn,name`") from None
             if not previous <= first <= last:
                 raise ValueError(f"{path}:{line}: ranges must be sorted by their first address")
-            firsts.append(first)
-            lasts.append(last)
-            organisations.append(shared.setdefault(organisation, organisation))
+            yield first, last, organisation
             previous = first
-    return firsts, lasts, organisations

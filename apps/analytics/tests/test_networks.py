@@ -62,3 +62,17 @@ def test_a_missing_file_is_an_error(tmp_path):
     (tmp_path / "ipv4.csv").write_text("")
     with pytest.raises(FileNotFoundError, match="ipv6.csv"):
         NetworkRanges.load(tmp_path)
+
+
+def test_check_reads_only_what_it_needs_to_say_the_files_are_ranges(tmp_path):
+    (tmp_path / "ipv4.csv").write_text("10,15,2,A\n")
+    (tmp_path / "ipv6.csv").write_text("")
+    NetworkRanges.check(tmp_path)  # no error
+
+    (tmp_path / "ipv4.csv").write_text("first,last,asn,name\n")
+    with pytest.raises(ValueError, match="ipv4.csv:1: not a range"):
+        NetworkRanges.check(tmp_path)
+    (tmp_path / "ipv4.csv").write_text("10,15,2,A\n")
+    (tmp_path / "ipv6.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="ipv6.csv"):
+        NetworkRanges.check(tmp_path)

@@ -93,6 +93,15 @@ def test_the_installed_databases_answer_and_are_the_defaults(signed_in, geo, tmp
     assert enrichment.asn_org("140.82.112.3") == "GitHub, Inc."
 
 
+def test_a_network_ranges_path_that_holds_none_is_reported(signed_in, geo, tmp_path):
+    geo(ranges=str(tmp_path / "absent"))
+
+    page = analytics_page(signed_in("member"))
+
+    assert "names a file that is missing or not network data" in page
+    assert "IP Geolocation by DB-IP" not in page
+
+
 def test_the_page_says_how_to_install_network_data(signed_in, geo):
     geo()
 
