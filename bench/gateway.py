@@ -229,7 +229,7 @@ http {{
 
 
 def stream_events(client) -> int:
-    from apps.gateway.recording import read_stream_events
+    from apps.analytics.events import read_stream_events
 
     return len(read_stream_events(client))
 

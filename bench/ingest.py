@@ -127,8 +127,9 @@ def prepare_database(empty: bool = True) -> None:
 
 def fill_stream(client, count: int, seed: int) -> None:
     """Written as a busy gateway writes them: batches of 1,000 events
-    (recording.RedisStreamSink, EVENTS_PER_ENTRY events per stream entry)."""
-    from apps.gateway.recording import EVENTS_STREAM, RedisStreamSink
+    (recording.RedisStreamSink, events.EVENTS_PER_ENTRY events per stream entry)."""
+    from apps.analytics.events import EVENTS_STREAM
+    from apps.gateway.recording import RedisStreamSink
 
     client.delete(EVENTS_STREAM)
     sink = RedisStreamSink(client)

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden
 
 from apps.analytics.consumer import GROUP, INGESTED_KEY
+from apps.analytics.events import EVENTS_STREAM
 from apps.gateway.metrics import gateway_totals
-from apps.gateway.recording import EVENTS_STREAM, events_redis, spool
+from apps.gateway.recording import events_redis, spool
 from apps.gateway.routing import CHANGES_STREAM, applied_versions, current_version, redis_client
 
 LOOPBACK = ("127.0.0.1", "::1")

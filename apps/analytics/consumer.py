@@ -11,19 +11,15 @@ idempotent.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import time
-from typing import Any
 
-import orjson
 import redis
 from django.conf import settings
 
-from apps.gateway.recording import EVENTS_STREAM
-
+from .events import EVENTS_STREAM, Messages, parse
 from .ingest import store_events
 
 log = logging.getLogger(__name__)
@@ -31,7 +27,6 @@ log = logging.getLogger(__name__)
 GROUP = "analytics"
 INGESTED_KEY = "metrics:ingested"  # events stored, for the ingestion rate
 FORGET_CONSUMER_AFTER_MS = 24 * 3600 * 1000
-Messages = list[tuple[bytes, dict[bytes, bytes] | None]]
 
 
 def consumer_name() -> str:
@@ -113,29 +108,3 @@ class StreamConsumer:
             idle = consumer["idle"] > FORGET_CONSUMER_AFTER_MS
             if name != self.name and consumer["pending"] == 0 and idle:
                 self.client.xgroup_delconsumer(EVENTS_STREAM, GROUP, name)
-
-
-def parse(messages: Messages) -> list[dict[str, Any]]:
-    """The events of a batch (an entry holds a JSON array of events; entries
-    written before that held one event under `event`). Entries deleted
-    meanwhile or unreadable are logged and skipped (they are acknowledged
-    with the batch)."""
-    events = []
-    for message_id, fields in messages:
-        try:
-            if b"events" in fields:
-                events.extend(load_json(fields[b"events"]))
-            else:
-                events.append(load_json(fields[b"event"]))
-        except (TypeError, KeyError, ValueError):
-            log.error("dropping unreadable stream entry %s", message_id)
-    return events
-
-
-def load_json(text: bytes) -> Any:
-    """orjson (several times faster); the standard library for what orjson
-    refuses but `json.dumps` writes, such as an escaped lone surrogate."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # a ValueError
-        return json.loads(text)

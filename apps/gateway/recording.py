@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 import random
 import threading
@@ -25,19 +24,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import hiredis
-import orjson
 import redis
 import redis.connection
 from django.conf import settings
 from django.db import close_old_connections
 
+from apps.analytics.events import Event, stream_commands
 from apps.analytics.spool import Spool
 
 from .engine.http import Request
 from .engine.outcome import Capture, Outcome, Redirect
 
-EVENTS_STREAM = "events"
-EVENTS_PER_ENTRY = 200
 RETRY_AFTER = 1.0
 
 log = logging.getLogger(__name__)
@@ -58,7 +55,7 @@ _UUID7_MARKS = 0x7 << 76 | 0x2 << 62
 
 def build_events(
     request: Request, organisation: int, outcome: Outcome, status: int, target: str = ""
-) -> list[dict[str, Any]]:
+) -> list[Event]:
     """One event per capture of a claimed request; none for unclaimed ones."""
     return stamp_events(event_templates(request, organisation, outcome, status, target), request)
 
@@ -88,7 +85,7 @@ def event_templates(
     )
 
 
-def stamp_events(templates: tuple[dict[str, Any], ...], request: Request) -> list[dict[str, Any]]:
+def stamp_events(templates: tuple[dict[str, Any], ...], request: Request) -> list[Event]:
     """The events of this request: the shared part, plus an id, the time and who asked."""
     if not templates:
         return []
@@ -131,7 +128,7 @@ def _capture_fields(capture: Capture) -> dict[str, Any]:
     return {"kind": capture.kind, **capture.fields}
 
 
-def record_download(events: list[dict[str, Any]], recorder=None) -> None:
+def record_download(events: list[Event], recorder=None) -> None:
     """Make events durable before the response is sent (raises if they cannot be)."""
     if events:
         (recorder or default_recorder()).record(events)
@@ -147,9 +144,8 @@ def events_redis() -> redis.Redis:
 
 
 class RedisStreamSink:
-    """Appends a batch to the stream in one round trip: a stream entry holds
-    up to EVENTS_PER_ENTRY events as one JSON array, so a busy gateway costs
-    Redis one command per few hundred downloads, not one per download.
+    """Appends a batch to the stream in one round trip (a stream entry holds
+    a few hundred events: apps/analytics/events.py).
 
     A committer has one writer at a time, so the sink keeps one connection
     of its own and writes the commands straight down it (the pool and a
@@ -160,7 +156,7 @@ class RedisStreamSink:
         self.client = client
         self._connection = None
 
-    def __call__(self, events: list[dict[str, Any]]) -> None:
+    def __call__(self, events: list[Event]) -> None:
         commands = stream_commands(events)
         if self._connection is None:
             self._connection = self.client.connection_pool.make_connection()
@@ -186,7 +182,7 @@ class AsyncRedisStreamSink:
         self.timeout = timeout
         self._connection: _RedisConnection | None = None
 
-    async def __call__(self, events: list[dict[str, Any]]) -> None:
+    async def __call__(self, events: list[Event]) -> None:
         try:
             async with asyncio.timeout(self.timeout):
                 if self._connection is None or self._connection.closed:
@@ -272,33 +268,11 @@ class _RedisConnection(asyncio.Protocol):
         self.transport.close()
 
 
-def stream_commands(events: list[dict[str, Any]]) -> list[tuple]:
-    return [
-        (
-            "XADD",
-            EVENTS_STREAM,
-            "*",
-            "events",
-            dump_events(events[start : start + EVENTS_PER_ENTRY]),
-        )
-        for start in range(0, len(events), EVENTS_PER_ENTRY)
-    ]
-
-
-def dump_events(events: list[dict[str, Any]]) -> bytes:
-    """orjson, or the standard library for text orjson refuses (a lone
-    surrogate from a percent-decoded path, written escaped)."""
-    try:
-        return orjson.dumps(events)
-    except TypeError:
-        return json.dumps(events, separators=(",", ":")).encode()
-
-
 class DatabaseSink:
     """Embedded mode: stores the batch and folds its rollups in one transaction
     (there is no stream and no worker), from the committer thread."""
 
-    def __call__(self, events: list[dict[str, Any]]) -> None:
+    def __call__(self, events: list[Event]) -> None:
         from apps.analytics.ingest import store_events
 
         try:
@@ -309,7 +283,7 @@ class DatabaseSink:
 
 class _Batch:
     def __init__(self):
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Event] = []
         self.waiters: list = []  # a held lock per request in the batch
         self.written = False
         self.error: BaseException | None = None
@@ -328,7 +302,7 @@ class DurableWriter:
         self._spooled = False
         self._replaying = threading.Lock()
 
-    def write(self, events: list[dict[str, Any]]) -> None:
+    def write(self, events: list[Event]) -> None:
         if not self.store_reachable():
             self.spool_events(events)
             return
@@ -342,12 +316,12 @@ class DurableWriter:
     def store_reachable(self) -> bool:
         return time.monotonic() >= self._retry_at
 
-    def delivery_failed(self, events: list[dict[str, Any]]) -> None:
+    def delivery_failed(self, events: list[Event]) -> None:
         log.warning("event store unreachable: spooling %d events", len(events), exc_info=True)
         self._retry_at = time.monotonic() + RETRY_AFTER
         self.spool_events(events)
 
-    def spool_events(self, events: list[dict[str, Any]]) -> None:
+    def spool_events(self, events: list[Event]) -> None:
         self.spool.append(events)
         self._spooled = True
 
@@ -387,7 +361,7 @@ class GroupCommitter:
         self._pending = _Batch()
         self._writing = False
 
-    def record(self, events: list[dict[str, Any]]) -> None:
+    def record(self, events: list[Event]) -> None:
         turn = threading.Lock()
         turn.acquire()
         with self._lock:
@@ -435,7 +409,7 @@ class AsyncGroupCommitter:
         self.deliver = deliver  # a coroutine function
         self.writer = writer
         self.executor = executor
-        self._events: list[dict[str, Any]] = []
+        self._events: list[Event] = []
         self._callbacks: list = []
         self._writing = False
 
@@ -452,7 +426,7 @@ class AsyncGroupCommitter:
             deliver = AsyncRedisStreamSink(settings.EVENTS_REDIS_URL, settings.EVENTS_REDIS_TIMEOUT)
         return cls(loop, deliver, writer, executor)
 
-    def record(self, events: list[dict[str, Any]], callback) -> None:
+    def record(self, events: list[Event], callback) -> None:
         self._events += events
         self._callbacks.append(callback)
         if not self._writing:
@@ -467,7 +441,7 @@ class AsyncGroupCommitter:
         self._events, self._callbacks = [], []
         self.loop.create_task(self._write(events, callbacks))
 
-    async def _write(self, events: list[dict[str, Any]], callbacks: list) -> None:
+    async def _write(self, events: list[Event], callbacks: list) -> None:
         error = None
         try:
             await self._make_durable(events)
@@ -480,7 +454,7 @@ class AsyncGroupCommitter:
         else:
             self._writing = False
 
-    async def _make_durable(self, events: list[dict[str, Any]]) -> None:
+    async def _make_durable(self, events: list[Event]) -> None:
         writer = self.writer
         if writer.store_reachable():
             try:
@@ -507,15 +481,3 @@ def default_recorder() -> GroupCommitter:
         deliver = DatabaseSink() if settings.EMBEDDED else RedisStreamSink(events_redis())
         _recorder = GroupCommitter(DurableWriter(deliver, spool()))
     return _recorder
-
-
-def read_stream_events(client: redis.Redis) -> list[dict[str, Any]]:
-    """Every event in the stream, ingested or not, oldest first (reads the
-    whole stream: for the benchmark and tests, not for a hot path)."""
-    from apps.analytics.consumer import parse
-
-    events, start = [], "-"
-    while entries := client.xrange(EVENTS_STREAM, start, "+", count=1000):
-        events += parse(entries)
-        start = "(" + entries[-1][0].decode()
-    return events

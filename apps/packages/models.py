@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import cached_property
 
 from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.backends import backend_fields
@@ -68,14 +67,6 @@ class Domain(models.Model):
     def is_default(self) -> bool:
         """The organisation's own name under the service's base domain."""
         return self.hostname == self.default_hostname(self.organisation)
-
-    @cached_property
-    def edge(self):
-        """What the TLS edge holds for this domain: its certificate, and for a
-        verified domain without one, where its DNS points (certificates.EdgeView)."""
-        from .certificates import edge_view
-
-        return edge_view(self)
 
     @property
     def challenge_name(self) -> str:

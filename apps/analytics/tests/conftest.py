@@ -11,7 +11,8 @@ from netaddr import IPSet
 
 from apps.analytics import enrichment
 from apps.analytics.consumer import StreamConsumer
-from apps.gateway.recording import EVENTS_STREAM, dump_events, uuid7
+from apps.analytics.events import EVENTS_STREAM, dump_events
+from apps.gateway.recording import uuid7
 from apps.gateway.tests.conftest import (  # noqa: F401 - the gateway's fixtures, shared
     acme,
     every_rule_type,

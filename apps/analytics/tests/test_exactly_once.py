@@ -8,10 +8,11 @@ import redis
 from django.db import connection
 
 from apps.analytics.consumer import GROUP
+from apps.analytics.events import EVENTS_STREAM, read_stream_events
 from apps.analytics.models import DownloadEvent
 from apps.analytics.queries import totals
 from apps.analytics.spool import Spool
-from apps.gateway.recording import EVENTS_STREAM, RedisStreamSink, read_stream_events
+from apps.gateway.recording import RedisStreamSink
 from scarf.ports import free_port
 
 from .conftest import add_to_stream, consumer, make_event

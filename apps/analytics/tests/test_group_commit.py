@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor as ThreadPool
 import pytest
 from django.conf import settings
 
+from apps.analytics.events import read_stream_events
 from apps.analytics.spool import Spool
 from apps.gateway.recording import (
     AsyncGroupCommitter,
     AsyncRedisStreamSink,
     DurableWriter,
     GroupCommitter,
-    read_stream_events,
 )
 from scarf.ports import free_port
 

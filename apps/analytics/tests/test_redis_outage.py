@@ -9,15 +9,14 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
+from apps.analytics.events import EVENTS_STREAM, read_stream_events
 from apps.analytics.models import DownloadEvent
 from apps.analytics.queries import totals
 from apps.analytics.spool import Spool
 from apps.gateway.recording import (
-    EVENTS_STREAM,
     DurableWriter,
     GroupCommitter,
     RedisStreamSink,
-    read_stream_events,
 )
 from apps.packages.manifests import import_manifest
 from scarf.ports import free_port

@@ -8,7 +8,16 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from apps.packages.certificates import EdgeView, edge_view
+from apps.packages.models import Domain
+
 register = template.Library()
+
+
+@register.filter
+def edge(domain: Domain) -> EdgeView:
+    """What the TLS edge holds for the domain (certificates.edge_view)."""
+    return edge_view(domain)
 
 
 @register.filter

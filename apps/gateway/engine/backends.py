@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from .examples import check_answerable
 from .http import Request
 from .manifest import parse_rule
 from .outcome import Capture, Document, Fetch, Outcome
@@ -95,11 +96,11 @@ def _in_config(error: FieldError, overrides: Mapping[str, Any]) -> FieldError:
 
 def validate_alternate(manifest: Mapping[str, Any], overrides: Any) -> Rule:
     """An alternate being saved: as `alternate_rule`, and refused when the rule
-    with it could never answer a request (Rule.check_answerable), as a rule
-    being saved is. Stored alternates are loaded with `alternate_rule` alone."""
+    with it could never answer a request (examples.check_answerable), as a
+    rule being saved is. Stored alternates are loaded with `alternate_rule` alone."""
     rule = alternate_rule(manifest, overrides)
     try:
-        rule.check_answerable()
+        check_answerable(rule)
     except FieldError as error:
         raise _in_config(error, overrides) from None
     return rule

@@ -17,7 +17,7 @@ from .http import Request
 from .npm import NpmRule
 from .pixel import PixelRule
 from .python import PythonRule, normalize_name
-from .rules import Rule
+from .rules import FieldError, Rule
 from .telemetry import TelemetryRule
 
 DOCKER_AGENT = "docker/27.0"
@@ -57,6 +57,25 @@ def placeholder(name: str) -> str:
         if lowered == key or lowered.endswith(("_" + key, "-" + key)):
             return value
     return "example"
+
+
+def check_answerable(rule: Rule) -> None:
+    """Rule.check_answerable, and for a regex rule: refused when the paths
+    made up from the regex are answered by none, as with `[a-z]*` (its match
+    at the start of a path is empty, which does not count) or `/dl/^`. A
+    regex the example maker cannot read (RE2-only syntax) is not judged."""
+    rule.check_answerable()
+    if (
+        isinstance(rule, FileRegexRule)
+        and regex_paths(rule.incoming_path.strip())
+        and example_request(rule) is None
+    ):
+        raise FieldError(
+            "incoming-path",
+            "incoming-path matches no request path (an empty match does not count, and "
+            "^ and $ anchor to the whole path): make it match at least one character "
+            "of a path such as /dl/1.2.0",
+        )
 
 
 def example_request(rule: Rule) -> Example | None:

@@ -380,22 +380,6 @@ class FileRegexRule(_FileRule):
     def defined_variables(self) -> tuple[str, ...]:
         return tuple(self._regex.groupindex)
 
-    def check_answerable(self) -> None:
-        """Refused when the paths made up from the regex (examples) are
-        answered by none: a regex like `[a-z]*` (its match at the start of a
-        path is empty, which does not count) or `/dl/^` answers no path. A
-        regex the example maker cannot read (RE2-only syntax) is not judged."""
-        from .examples import example_request, regex_paths  # examples builds on these rules
-
-        super().check_answerable()
-        if regex_paths(self.incoming_path.strip()) and example_request(self) is None:
-            raise FieldError(
-                "incoming-path",
-                "incoming-path matches no request path (an empty match does not count, and "
-                "^ and $ anchor to the whole path): make it match at least one character "
-                "of a path such as /dl/1.2.0",
-            )
-
     def sort_key(self) -> tuple:
         return (self.incoming_path,)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .docker import DockerImageRule, DockerPatternRule
+from .examples import check_answerable
 from .files import CatchAllRule, FileRegexRule, FileTemplateRule
 from .npm import NpmRule
 from .pixel import PixelRule
@@ -66,11 +67,11 @@ def parse_rule(data: Any) -> Rule:
 
 def validate_rule(data: Any) -> Rule:
     """Parse a rule being saved or imported, refusing one that could never
-    answer a request (Rule.check_answerable) or whose package key is unfit;
-    raises FieldError naming the field."""
+    answer a request (examples.check_answerable) or whose package key is
+    unfit; raises FieldError naming the field."""
     rule = parse_rule(data)
     check_package_key(data[rule.key_field], rule.key_field)
-    rule.check_answerable()
+    check_answerable(rule)
     return rule
 
 

@@ -65,7 +65,7 @@ class Rule:
     def check_answerable(self) -> None:
         """Raise FieldError when the rule, though it parses (the reference
         gateway would load it), could never answer a request as it says.
-        Rules being saved or imported are checked (manifest.validate_rule);
+        Rules being saved or imported are checked (examples.check_answerable);
         rules already stored are loaded without it, so they keep serving."""
 
     @classmethod

@@ -3,8 +3,8 @@ the same URL on HTTPS, HTTPS gets the rules' answer, and only that is counted.""
 
 import pytest
 
+from apps.analytics.events import read_stream_events
 from apps.gateway.app import GatewayApp
-from apps.gateway.recording import read_stream_events
 from apps.gateway.routing import RoutingTable
 from apps.packages.manifests import import_manifest
 from apps.packages.models import Domain

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.analytics.events import read_stream_events
 from apps.gateway.app import GatewayApp, parse_networks
-from apps.gateway.recording import read_stream_events
 from apps.gateway.routing import RoutingTable, build_entry, compile_entry
 from apps.packages.manifests import import_manifest
 

@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 
 from apps.accounts.models import ApiToken, Membership, User
+from apps.analytics.events import read_stream_events
 from apps.analytics.tests.conftest import cli_download, ingest
-from apps.gateway.recording import read_stream_events
 from apps.packages.manifests import import_manifest
 from scarf.testing import BASE_DIR, ProductionServer
 

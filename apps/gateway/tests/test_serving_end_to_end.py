@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from apps.gateway.recording import read_stream_events
+from apps.analytics.events import read_stream_events
 from apps.packages.manifests import import_manifest
 from scarf.testing import ProductionServer
 

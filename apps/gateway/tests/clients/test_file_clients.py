@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.gateway.recording import read_stream_events
+from apps.analytics.events import read_stream_events
 from apps.gateway.tests.conftest import through_gateway
 from apps.packages.manifests import import_manifest
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.gateway.recording import read_stream_events
+from apps.analytics.events import read_stream_events
 from apps.gateway.tests.conftest import LOOPBACK_DOMAIN, through_gateway
 from apps.packages.manifests import import_manifest
 from scarf.ports import free_port

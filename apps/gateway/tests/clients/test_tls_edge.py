@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.gateway.recording import read_stream_events
+from apps.analytics.events import read_stream_events
 from apps.gateway.tests.clients.test_docker_clients import docker_manifest, skopeo
 from apps.gateway.tests.clients.test_file_clients import RELEASE_BYTES, Backend, write
 from apps.gateway.tests.clients.test_file_clients import manifest as file_manifest
