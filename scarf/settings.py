@@ -206,6 +206,7 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Package gateway")
 # A code of the previous or next 30 seconds is accepted too (clocks drift); each once.
 MFA_TOTP_TOLERANCE = 1
+MFA_FORMS = {"activate_totp": "apps.accounts.forms.ActivateTOTPForm"}
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 # Linking a forge account to an existing one is the user's choice (a confirmation
 # page), never automatic on a matching address.
