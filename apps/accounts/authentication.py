@@ -49,5 +49,10 @@ def passed_second_factor(request) -> bool:
     return any(record.get("method") == "mfa" for record in _records(request))
 
 
+def lacks_required_second_factor(request, organisation) -> bool:
+    """Whether `organisation` requires a second factor this session did not pass."""
+    return organisation.require_two_factor and not passed_second_factor(request)
+
+
 def has_second_factor(user) -> bool:
     return Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTORS).exists()

@@ -91,12 +91,44 @@ def test_the_members_page_shows_who_has_a_second_factor(required, bob):
     assert 'id="require-two-factor" name="require_two_factor" checked' in page
 
 
+@pytest.fixture
+def bob_in_acme(client, bob, acme):
+    """Bob's client, signed in with his password alone, Acme his current organisation."""
+    log_in(client, "bob@example.com")
+    client.post(reverse("switch-organisation", args=[acme.slug]))
+    return client
+
+
 def test_api_tokens_keep_working_without_a_second_factor(required, bob, acme):
     _token, secret = ApiToken.issue(acme, bob, name="CI", scope=ApiToken.WRITE)
 
     response = Client().get("/api/v1/packages/", HTTP_AUTHORIZATION=f"Bearer {secret}")
 
     assert response.status_code == 200
+
+
+def test_a_token_works_from_a_session_without_a_second_factor_too(required, bob, acme, bob_in_acme):
+    _token, secret = ApiToken.issue(acme, bob, name="CI", scope=ApiToken.WRITE)
+
+    response = bob_in_acme.get("/api/v1/packages/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    assert response.status_code == 200
+
+
+def test_the_api_refuses_a_session_without_a_second_factor_in_json(required, bob_in_acme):
+    response = bob_in_acme.get("/api/v1/packages/")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    (error,) = response.json()["errors"]
+    assert error["field"] is None
+    assert "Acme requires two-factor authentication" in error["message"]
+
+
+def test_the_api_answers_a_session_that_passed_the_second_factor(required):
+    ada, _secret = required
+
+    assert ada.get("/api/v1/packages/").status_code == 200
 
 
 def test_creating_a_token_needs_a_session_that_passed_the_second_factor(client, required, acme):
