@@ -16,6 +16,11 @@ pytestmark = pytest.mark.django_db
 EMAIL = "ada@example.com"
 
 
+def refused_as_incorrect(response) -> None:
+    assert response.status_code == 200
+    assert "Incorrect code" in " ".join(response.context["form"].errors["code"])
+
+
 @pytest.fixture
 def ada(client):
     """Ada, with an authenticator app set up; returns its key and recovery codes."""
@@ -66,8 +71,7 @@ def test_a_wrong_code_is_refused_with_a_form_error(client, ada):
 
     response = second_factor(client, wrong)
 
-    assert response.status_code == 200
-    assert "Incorrect code" in " ".join(response.context["form"].errors["code"])
+    refused_as_incorrect(response)
     assert client.get("/").status_code == 302
 
 
@@ -81,8 +85,7 @@ def test_a_code_used_once_is_refused_the_second_time(client, ada):
 
     replayed = second_factor(client, code)
 
-    assert replayed.status_code == 200
-    assert "Incorrect code" in " ".join(replayed.context["form"].errors["code"])
+    refused_as_incorrect(replayed)
 
 
 @pytest.fixture
@@ -103,8 +106,7 @@ def test_the_code_that_turned_the_app_on_does_not_sign_in(client, activated_now)
 
     replayed = second_factor(client, code)
 
-    assert replayed.status_code == 200
-    assert "Incorrect code" in " ".join(replayed.context["form"].errors["code"])
+    refused_as_incorrect(replayed)
     assert client.get("/").status_code == 302
 
 
@@ -113,8 +115,7 @@ def test_the_code_that_turned_the_app_on_does_not_confirm_a_change(client, activ
 
     replayed = client.post("/accounts/2fa/reauthenticate/", {"code": code})
 
-    assert replayed.status_code == 200
-    assert "Incorrect code" in " ".join(replayed.context["form"].errors["code"])
+    refused_as_incorrect(replayed)
 
 
 def test_a_recovery_code_signs_in_once(client, ada):
