@@ -2,10 +2,14 @@
 most REAUTH_MINUTES ago; an older session is asked again, and the change goes
 through once it answers. The API is unaffected: the token is the credential."""
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
 
-from apps.accounts.models import ApiToken, Membership
+from apps.accounts.models import ApiToken, Membership, User
+from apps.accounts.tests.forge import GRACE_AT_GITLAB, Forge, configure_gitlab, through_forge
 from apps.api.tests.conftest import api_client, issue_token
 from scarf.testing import sign_in
 
@@ -73,6 +77,74 @@ def test_a_session_checked_within_the_period_switches_at_once(client, acme, rule
     response = switch(client, rule)
 
     assert response["Location"] == reverse("package", args=[rule.package_id])
+
+
+@pytest.fixture
+def gitlab(settings):
+    """A stand-in GitLab, configured as the product's GitLab sign-in."""
+    forge = Forge(GRACE_AT_GITLAB, []).start()
+    configure_gitlab(settings, forge)
+    yield forge
+    forge.stop()
+
+
+@pytest.fixture
+def stale_forge_owner(client, acme, gitlab, settings):
+    """Grace, an owner of Acme who came through GitLab (no password, no second
+    factor), whose GitLab sign-in was REAUTH_MINUTES and a second ago."""
+    settings.REAUTH_MINUTES = 10
+    through_forge(client, client.post(reverse("gitlab_login")))
+    grace = User.objects.get(email="grace@example.com")
+    assert not grace.has_usable_password()
+    Membership.objects.create(user=grace, organisation=acme, role=Membership.OWNER)
+    client.post(reverse("switch-organisation", args=[acme.slug]))
+    return sign_in(client, grace, checked_seconds_ago=10 * 60 + 1, method="socialaccount")
+
+
+def confirm_with_gitlab(client, asked):
+    """On the page asking again, press "Confirm with GitLab" and come back from it."""
+    page = client.get(asked["Location"]).content.decode()
+    action = re.search(r'action="(/accounts/gitlab/login/[^"]*)"', page)
+    assert action, page
+    return through_forge(client, client.post(html.unescape(action.group(1))))
+
+
+def test_an_account_without_a_password_confirms_with_its_forge_and_the_switch_goes_through(
+    stale_forge_owner, rule
+):
+    asked = switch(stale_forge_owner, rule)
+
+    response = confirm_with_gitlab(stale_forge_owner, asked)
+
+    rule.refresh_from_db()
+    assert rule.config["outgoing-url"] == NEW_URL
+    assert response["Location"] == reverse("package", args=[rule.package_id])
+
+
+def test_another_forge_account_does_not_confirm(stale_forge_owner, rule, gitlab):
+    asked = switch(stale_forge_owner, rule)
+    gitlab.user = {**GRACE_AT_GITLAB, "id": 10, "username": "mallory"}
+
+    response = confirm_with_gitlab(stale_forge_owner, asked)
+
+    assert response.status_code == 403
+    assert "not the GitLab account linked to yours" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.config["outgoing-url"] != NEW_URL
+    assert switch(stale_forge_owner, rule)["Location"].startswith(asked["Location"].split("?")[0])
+
+
+def test_an_account_without_a_password_sets_up_a_second_factor_once_confirmed_with_its_forge(
+    stale_forge_owner,
+):
+    asked = stale_forge_owner.get("/accounts/2fa/totp/activate/")
+
+    back = confirm_with_gitlab(stale_forge_owner, asked)
+    page = stale_forge_owner.get(back["Location"])
+
+    assert asked["Location"].startswith(reverse("reauthenticate-with-forge"))
+    assert back["Location"] == "/accounts/2fa/totp/activate/"
+    assert 'id="authenticator_secret"' in page.content.decode()
 
 
 @pytest.mark.parametrize(
