@@ -74,9 +74,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 class HasRole(permissions.BasePermission):
     """Grants what the view's `permission_for(request)` names to callers whose
-    role allows it (PERSON: any signed-in person, without a token). A session
-    acting on an organisation that requires two-factor authentication must
-    have passed a second factor, as in the dashboard; a token needs none."""
+    role allows it (PERSON: any signed-in person, without a token). A token
+    needs no second factor; a session may need one."""
 
     def has_permission(self, request, view) -> bool:
         needed = view.permission_for(request)
@@ -85,13 +84,19 @@ class HasRole(permissions.BasePermission):
         access = access_of(request)
         if access is None:
             return False
-        organisation = access.organisation
-        if access.token is None and lacks_required_second_factor(request, organisation):
-            raise exceptions.PermissionDenied(
-                f"{organisation.name} requires two-factor authentication: sign in with "
-                "your second factor (or set one up) in the dashboard, or use an API token."
-            )
+        if access.token is None:
+            refuse_without_required_second_factor(request, access.organisation)
         return access.may(needed)
+
+
+def refuse_without_required_second_factor(request, organisation: Organisation) -> None:
+    """A session (not a token) acting on an organisation that requires two-factor
+    authentication must have passed a second factor, as in the dashboard."""
+    if lacks_required_second_factor(request, organisation):
+        raise exceptions.PermissionDenied(
+            f"{organisation.name} requires two-factor authentication: sign in with "
+            "your second factor (or set one up) in the dashboard, or use an API token."
+        )
 
 
 class PerTokenThrottle(throttling.SimpleRateThrottle):

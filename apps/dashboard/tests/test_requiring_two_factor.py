@@ -125,6 +125,21 @@ def test_the_api_refuses_a_session_without_a_second_factor_in_json(required, bob
     assert "Acme requires two-factor authentication" in error["message"]
 
 
+def test_the_api_does_not_let_an_owner_without_a_second_factor_change_the_organisation(
+    required, bob, acme, bob_in_acme
+):
+    Membership.objects.filter(user=bob, organisation=acme).update(role=Membership.OWNER)
+
+    response = bob_in_acme.patch(
+        f"/api/v1/organisations/{acme.id}/", {"name": "Bob's now"}, content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    assert "Acme requires two-factor authentication" in response.json()["errors"][0]["message"]
+    acme.refresh_from_db()
+    assert acme.name == "Acme"
+
+
 def test_the_api_answers_a_session_that_passed_the_second_factor(required):
     ada, _secret = required
 
