@@ -1,11 +1,14 @@
 """Changes that redirect users need a password (or second factor) check of at
 most REAUTH_MINUTES ago; an older session is asked again, and the change goes
-through once it answers. The API is unaffected: the token is the credential."""
+through once it answers (an account that came through GitLab, with neither a
+password nor a second factor, answers by confirming with GitLab). The API is
+unaffected: the token is the credential."""
 
 import html
 import re
 
 import pytest
+from allauth.socialaccount.models import SocialAccount
 from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Membership, User
@@ -18,6 +21,7 @@ from .conftest import edit_form, make_user
 pytestmark = pytest.mark.django_db
 
 NEW_URL = "https://mirror.example/cli/{version}/{file}"
+FORGE_PAGE = reverse("reauthenticate-with-forge")
 
 
 @pytest.fixture
@@ -116,6 +120,7 @@ def test_an_account_without_a_password_confirms_with_its_forge_and_the_switch_go
 
     response = confirm_with_gitlab(stale_forge_owner, asked)
 
+    assert asked["Location"].startswith(FORGE_PAGE)
     rule.refresh_from_db()
     assert rule.config["outgoing-url"] == NEW_URL
     assert response["Location"] == reverse("package", args=[rule.package_id])
@@ -131,7 +136,19 @@ def test_another_forge_account_does_not_confirm(stale_forge_owner, rule, gitlab)
     assert "not the GitLab account linked to yours" in response.content.decode()
     rule.refresh_from_db()
     assert rule.config["outgoing-url"] != NEW_URL
-    assert switch(stale_forge_owner, rule)["Location"].startswith(asked["Location"].split("?")[0])
+    assert switch(stale_forge_owner, rule)["Location"].startswith(FORGE_PAGE)
+
+
+def test_an_account_with_a_password_cannot_answer_with_its_forge_instead(stale, acme, rule, gitlab):
+    owner = Membership.objects.get(organisation=acme, user__email="stale@example.com").user
+    SocialAccount.objects.create(user=owner, provider="gitlab", uid=str(GRACE_AT_GITLAB["id"]))
+    to_forge = stale.post(reverse("gitlab_login") + "?process=redirect&next=/")
+
+    response = through_forge(stale, to_forge)
+
+    assert response.status_code == 403
+    assert "confirmed with its password or second factor" in response.content.decode()
+    assert switch(stale, rule)["Location"].startswith(reverse("account_reauthenticate"))
 
 
 def test_an_account_without_a_password_sets_up_a_second_factor_once_confirmed_with_its_forge(
@@ -142,7 +159,7 @@ def test_an_account_without_a_password_sets_up_a_second_factor_once_confirmed_wi
     back = confirm_with_gitlab(stale_forge_owner, asked)
     page = stale_forge_owner.get(back["Location"])
 
-    assert asked["Location"].startswith(reverse("reauthenticate-with-forge"))
+    assert asked["Location"].startswith(FORGE_PAGE)
     assert back["Location"] == "/accounts/2fa/totp/activate/"
     assert 'id="authenticator_secret"' in page.content.decode()
 
