@@ -200,12 +200,18 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_REAUTHENTICATION_TIMEOUT = REAUTH_MINUTES * 60
+# Asking again takes the password or a second factor; e-mailed codes are not
+# served here (whoever holds the mailbox is not proven at the keyboard).
+# Someone with neither, who came through GitHub or GitLab, confirms with it
+# (apps.accounts.adapters).
+ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]
 MFA_ADAPTER = "apps.accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Package gateway")
 # A code of the previous or next 30 seconds is accepted too (clocks drift); each once.
 MFA_TOTP_TOLERANCE = 1
+MFA_FORMS = {"activate_totp": "apps.accounts.forms.ActivateTOTPForm"}
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 # Linking a forge account to an existing one is the user's choice (a confirmation
 # page), never automatic on a matching address.

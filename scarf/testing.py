@@ -393,10 +393,11 @@ class Tunnel:
         self.server.server_close()
 
 
-def sign_in(client, user, *, checked_seconds_ago: float = 0):
-    """`client.force_login(user)`, with the password check that signing in
-    records (allauth's authentication records, which the dashboard's
-    recent-authentication guard reads) `checked_seconds_ago` seconds back."""
+def sign_in(client, user, *, checked_seconds_ago: float = 0, method: str = "password"):
+    """`client.force_login(user)`, with the password check (or another
+    `method`: "socialaccount" for a forge) that signing in records (allauth's
+    authentication records, which the dashboard's recent-authentication guard
+    reads) `checked_seconds_ago` seconds back."""
     from allauth.account.internal.flows.login import (
         _AUTHENTICATION_METHODS_USER_SESSION_KEY,
         AUTHENTICATION_METHODS_SESSION_KEY,
@@ -405,7 +406,7 @@ def sign_in(client, user, *, checked_seconds_ago: float = 0):
     client.force_login(user)
     session = client.session
     session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": time.time() - checked_seconds_ago, "email": user.email}
+        {"method": method, "at": time.time() - checked_seconds_ago, "email": user.email}
     ]
     session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
     session.save()

@@ -15,6 +15,7 @@ import time
 from allauth.account.internal.flows.login import (
     get_authentication_records,
     perform_password_login,
+    record_authentication,
 )
 from allauth.account.models import Login
 from allauth.mfa.models import Authenticator
@@ -37,16 +38,48 @@ def _records(request) -> list[dict]:
     return get_authentication_records(request, request.user)
 
 
+def _latest_is_recent(records: list[dict]) -> bool:
+    times = [record["at"] for record in records]
+    return bool(times) and time.time() - max(times) < settings.REAUTH_MINUTES * 60
+
+
 def recently_authenticated(request) -> bool:
     """Whether the last password, second-factor or forge check of this
     session is at most REAUTH_MINUTES old."""
-    times = [record["at"] for record in _records(request) if record.get("method") in PROOFS]
-    return bool(times) and time.time() - max(times) < settings.REAUTH_MINUTES * 60
+    return _latest_is_recent([r for r in _records(request) if r.get("method") in PROOFS])
+
+
+def record_forge_confirmation(request, sociallogin) -> None:
+    """Record that the signed-in person confirmed with their forge just now
+    (asked again, as allauth records a password typed again)."""
+    account = sociallogin.account
+    record_authentication(
+        request,
+        request.user,
+        "socialaccount",
+        reauthenticated=True,
+        provider=account.provider,
+        uid=account.uid,
+    )
+
+
+def confirmed_with_forge(request) -> bool:
+    """Whether this session confirmed with its forge, when asked again, at
+    most REAUTH_MINUTES ago."""
+    records = _records(request)
+    return _latest_is_recent(
+        [r for r in records if r.get("method") == "socialaccount" and r.get("reauthenticated")]
+    )
 
 
 def passed_second_factor(request) -> bool:
     """Whether this session was verified with a second factor (or a passkey)."""
     return any(record.get("method") == "mfa" for record in _records(request))
+
+
+def lacks_required_second_factor(request, organisation) -> bool:
+    """Whether `organisation` requires a second factor this session did not pass."""
+    return organisation.require_two_factor and not passed_second_factor(request)
 
 
 def has_second_factor(user) -> bool:

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
+from allauth.mfa.totp.internal.auth import TOTP
+from allauth.mfa.utils import encrypt
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -67,3 +72,18 @@ class LoginForm(AuthenticationForm):
 
 class OrganisationForm(forms.Form):
     name = forms.CharField(label="Organisation name", max_length=100)
+
+
+class ActivateTOTPForm(AllauthActivateTOTPForm):
+    """allauth's, except that the code that turns the authenticator app on is
+    spent like any other: allauth checks it without marking it used, so it
+    would pass a sign-in or a second-factor check once more."""
+
+    def clean_code(self) -> str:
+        code = super().clean_code()
+        activating = Authenticator(
+            user=self.user, type=Authenticator.Type.TOTP, data={"secret": encrypt(self.secret)}
+        )
+        if not TOTP(activating).validate_code(code):
+            raise get_mfa_adapter().validation_error("incorrect_code")
+        return code

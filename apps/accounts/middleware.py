@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from .authentication import has_second_factor, passed_second_factor
+from .authentication import has_second_factor, lacks_required_second_factor
 from .models import Membership
 
 SESSION_KEY = "organisation_id"
 # Signing in and out, second factors, sessions, switching organisation.
 ACCOUNT_PAGES = "/accounts/"
+# The API applies the policy itself (apps.api.auth): it answers in JSON, and
+# a call with a token is let through even when a session cookie comes with it.
+API = "/api/"
 
 
 def current_organisation(get_response):
@@ -42,16 +45,15 @@ def two_factor_policy(get_response):
     """An organisation that requires two-factor authentication is closed to a
     session that did not pass a second factor: its pages answer 403 with what
     to do (set one up, or confirm with it). Account pages stay open, so the
-    member can do just that or switch organisation. API tokens are checked
-    by the API, not here: they keep working."""
+    member can do just that or switch organisation. The API is left to
+    apps.api.auth, where tokens keep working."""
 
     def middleware(request):
         organisation = getattr(request, "organisation", None)
         if (
             organisation is not None
-            and organisation.require_two_factor
-            and not request.path.startswith(ACCOUNT_PAGES)
-            and not passed_second_factor(request)
+            and not request.path.startswith((ACCOUNT_PAGES, API))
+            and lacks_required_second_factor(request, organisation)
         ):
             context = {"organisation": organisation, "has_one": has_second_factor(request.user)}
             return render(request, "accounts/two_factor_required.html", context, status=403)

@@ -25,6 +25,9 @@ urlpatterns = [
     path("inactive/", allauth_views.account_inactive, name="account_inactive"),
     path("reauthenticate/", allauth_views.reauthenticate, name="account_reauthenticate"),
     path(
+        "reauthenticate/forge/", views.reauthenticate_with_forge, name="reauthenticate-with-forge"
+    ),
+    path(
         "password_change/",
         auth_views.PasswordChangeView.as_view(),
         name="account_change_password",

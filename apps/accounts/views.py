@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from apps.outbox.queue import enqueue_on_commit
 
-from .adapters import PENDING_LINK, addresses_of
+from .adapters import PENDING_LINK, addresses_of, linked_forges
 from .authentication import sign_in_with_password
 from .forms import LoginForm, OrganisationForm, SignupForm
 from .middleware import SESSION_KEY
@@ -130,3 +130,15 @@ def link_account(request):
         return complete_login(request, SocialLogin.deserialize(data))
     context = {"provider": sociallogin.provider.name, "email": user.email}
     return render(request, "accounts/link_account.html", context)
+
+
+@login_required
+def reauthenticate_with_forge(request):
+    """Asking again a person who came through a forge and has neither a
+    password nor a second factor (allauth's adapter sends them here): they
+    confirm with the forge, and the change that asked goes through."""
+    forges = linked_forges(request, request.user)
+    if not forges:
+        raise Http404("No forge account is linked to yours")
+    context = {"forges": forges, "next": request.GET.get("next", "")}
+    return render(request, "account/reauthenticate_with_forge.html", context)

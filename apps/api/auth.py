@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from apps.accounts import roles
+from apps.accounts.authentication import lacks_required_second_factor
 from apps.accounts.models import ApiToken, Organisation, User
 from apps.packages.services import Actor
 
@@ -73,14 +74,29 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 class HasRole(permissions.BasePermission):
     """Grants what the view's `permission_for(request)` names to callers whose
-    role allows it (PERSON: any signed-in person, without a token)."""
+    role allows it (PERSON: any signed-in person, without a token). A token
+    needs no second factor; a session may need one."""
 
     def has_permission(self, request, view) -> bool:
         needed = view.permission_for(request)
         if needed == PERSON:
             return request.user.is_authenticated and not isinstance(request.auth, Access)
         access = access_of(request)
-        return access is not None and access.may(needed)
+        if access is None:
+            return False
+        if access.token is None:
+            refuse_without_required_second_factor(request, access.organisation)
+        return access.may(needed)
+
+
+def refuse_without_required_second_factor(request, organisation: Organisation) -> None:
+    """A session (not a token) acting on an organisation that requires two-factor
+    authentication must have passed a second factor, as in the dashboard."""
+    if lacks_required_second_factor(request, organisation):
+        raise exceptions.PermissionDenied(
+            f"{organisation.name} requires two-factor authentication: sign in with "
+            "your second factor (or set one up) in the dashboard, or use an API token."
+        )
 
 
 class PerTokenThrottle(throttling.SimpleRateThrottle):

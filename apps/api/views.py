@@ -26,7 +26,7 @@ from apps.packages.manifests import export_manifest
 from apps.packages.models import Backend, Domain, Package, Revision, Rule
 
 from . import serializers as s
-from .auth import PERSON, Access, access_of
+from .auth import PERSON, Access, access_of, refuse_without_required_second_factor
 
 NO_BODY = OpenApiResponse(description="done; no body")
 RULE_READ_ONLY = ("id", "created", "updated")
@@ -131,6 +131,7 @@ class OrganisationViewSet(
         if isinstance(self.request.auth, Access):
             role = self.request.auth.role
         else:
+            refuse_without_required_second_factor(self.request, organisation)
             role = organisation.memberships.get(user=self.request.user).role
         if not roles.allows(role, roles.OWN):
             raise PermissionDenied("Only the organisation's owners may do this.")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -15,6 +17,13 @@ from scarf.ports import free_port
 
 CLIENT_ID = "forge-client-id"
 CLIENT_SECRET = "forge-client-secret"  # noqa: S105 - the stand-in's, for tests only
+# A GitLab user; `confirmed_at` is what makes GitLab's address count as verified.
+GRACE_AT_GITLAB = {
+    "id": 9,
+    "username": "grace",
+    "email": "grace@example.com",
+    "confirmed_at": "2024-01-02T03:04:05Z",
+}
 
 
 class Forge:
@@ -102,3 +111,31 @@ class Forge:
                     self.answer(404, {"message": "Not Found"})
 
         return Handler
+
+
+def configure_gitlab(settings, forge: Forge) -> None:
+    """Point the product's GitLab sign-in at `forge` (GitLab's adapter reads the
+    settings on each request, so its tests run in-process)."""
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        **settings.SOCIALACCOUNT_PROVIDERS,
+        "gitlab": {
+            "APPS": [{"client_id": CLIENT_ID, "secret": CLIENT_SECRET}],
+            "GITLAB_URL": forge.url,
+        },
+    }
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def through_forge(client, to_forge):
+    """Follow `to_forge` (the product's redirect to the forge) as a browser
+    would: the forge sends the browser back with a code, and the product's
+    answer to that is returned."""
+    try:
+        urllib.request.build_opener(_NoRedirects).open(to_forge["Location"])  # noqa: S310
+    except urllib.error.HTTPError as redirect:
+        back = redirect.headers["Location"]
+    return client.get(back.removeprefix("http://testserver"))

@@ -1,17 +1,24 @@
 """An authenticator app (TOTP) and recovery codes, end to end through the
 forms: set up, sign in with a code, refusals of wrong and replayed codes."""
 
+import time
+
 import pytest
 from allauth.mfa.models import Authenticator
 
 from apps.accounts.adapters import MFAAdapter
 from apps.accounts.models import User
 
-from .two_factor import activate_totp, log_in, second_factor, totp
+from .two_factor import activate_totp, log_in, second_factor, totp, unspent_code
 
 pytestmark = pytest.mark.django_db
 
 EMAIL = "ada@example.com"
+
+
+def refused_as_incorrect(response) -> None:
+    assert response.status_code == 200
+    assert "Incorrect code" in " ".join(response.context["form"].errors["code"])
 
 
 @pytest.fixture
@@ -51,7 +58,7 @@ def test_the_password_and_a_code_sign_in(client, ada):
     secret, _codes = ada
     log_in(client, EMAIL)
 
-    response = second_factor(client, totp(secret))
+    response = second_factor(client, unspent_code(secret))
 
     assert response.status_code == 302
     assert client.get("/").status_code == 200
@@ -64,14 +71,13 @@ def test_a_wrong_code_is_refused_with_a_form_error(client, ada):
 
     response = second_factor(client, wrong)
 
-    assert response.status_code == 200
-    assert "Incorrect code" in " ".join(response.context["form"].errors["code"])
+    refused_as_incorrect(response)
     assert client.get("/").status_code == 302
 
 
 def test_a_code_used_once_is_refused_the_second_time(client, ada):
     secret, _codes = ada
-    code = totp(secret)
+    code = unspent_code(secret)
     log_in(client, EMAIL)
     assert second_factor(client, code).status_code == 302
     client.post("/accounts/logout/")
@@ -79,8 +85,37 @@ def test_a_code_used_once_is_refused_the_second_time(client, ada):
 
     replayed = second_factor(client, code)
 
-    assert replayed.status_code == 200
-    assert "Incorrect code" in " ".join(replayed.context["form"].errors["code"])
+    refused_as_incorrect(replayed)
+
+
+@pytest.fixture
+def activated_now(client):
+    """Ada, signed in, who just turned on an authenticator app with the current
+    code; returns the key and that code."""
+    User.objects.create_user(EMAIL, "correct horse battery")
+    log_in(client, EMAIL)
+    now = time.time()
+    secret, _codes = activate_totp(client, at=now)
+    return secret, totp(secret, now)
+
+
+def test_the_code_that_turned_the_app_on_does_not_sign_in(client, activated_now):
+    _secret, code = activated_now
+    client.post("/accounts/logout/")
+    log_in(client, EMAIL)
+
+    replayed = second_factor(client, code)
+
+    refused_as_incorrect(replayed)
+    assert client.get("/").status_code == 302
+
+
+def test_the_code_that_turned_the_app_on_does_not_confirm_a_change(client, activated_now):
+    _secret, code = activated_now
+
+    replayed = client.post("/accounts/2fa/reauthenticate/", {"code": code})
+
+    refused_as_incorrect(replayed)
 
 
 def test_a_recovery_code_signs_in_once(client, ada):
@@ -103,7 +138,7 @@ def test_wrong_codes_are_throttled_like_passwords(client, ada):
     for _ in range(5):
         second_factor(client, "000000")
 
-    response = second_factor(client, totp(secret))
+    response = second_factor(client, unspent_code(secret))
 
     assert "Too many failed login attempts" in " ".join(response.context["form"].errors["code"])
     assert client.get("/").status_code == 302

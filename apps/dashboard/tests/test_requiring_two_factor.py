@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Membership, Organisation
-from apps.accounts.tests.two_factor import activate_totp, log_in, second_factor, totp
+from apps.accounts.tests.two_factor import activate_totp, log_in, second_factor, unspent_code
 
 from .conftest import make_user
 
@@ -20,7 +20,7 @@ REQUIRE = reverse("two-factor-requirement")
 
 def sign_in_with_totp(client, email: str, secret: str):
     log_in(client, email)
-    assert second_factor(client, totp(secret)).status_code == 302
+    assert second_factor(client, unspent_code(secret)).status_code == 302
 
 
 @pytest.fixture
@@ -91,12 +91,59 @@ def test_the_members_page_shows_who_has_a_second_factor(required, bob):
     assert 'id="require-two-factor" name="require_two_factor" checked' in page
 
 
+@pytest.fixture
+def bob_in_acme(client, bob, acme):
+    """Bob's client, signed in with his password alone, Acme his current organisation."""
+    log_in(client, "bob@example.com")
+    client.post(reverse("switch-organisation", args=[acme.slug]))
+    return client
+
+
 def test_api_tokens_keep_working_without_a_second_factor(required, bob, acme):
     _token, secret = ApiToken.issue(acme, bob, name="CI", scope=ApiToken.WRITE)
 
     response = Client().get("/api/v1/packages/", HTTP_AUTHORIZATION=f"Bearer {secret}")
 
     assert response.status_code == 200
+
+
+def test_a_token_works_from_a_session_without_a_second_factor_too(required, bob, acme, bob_in_acme):
+    _token, secret = ApiToken.issue(acme, bob, name="CI", scope=ApiToken.WRITE)
+
+    response = bob_in_acme.get("/api/v1/packages/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    assert response.status_code == 200
+
+
+def test_the_api_refuses_a_session_without_a_second_factor_in_json(required, bob_in_acme):
+    response = bob_in_acme.get("/api/v1/packages/")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    (error,) = response.json()["errors"]
+    assert error["field"] is None
+    assert "Acme requires two-factor authentication" in error["message"]
+
+
+def test_the_api_does_not_let_an_owner_without_a_second_factor_change_the_organisation(
+    required, bob, acme, bob_in_acme
+):
+    Membership.objects.filter(user=bob, organisation=acme).update(role=Membership.OWNER)
+
+    response = bob_in_acme.patch(
+        f"/api/v1/organisations/{acme.id}/", {"name": "Bob's now"}, content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    assert "Acme requires two-factor authentication" in response.json()["errors"][0]["message"]
+    acme.refresh_from_db()
+    assert acme.name == "Acme"
+
+
+def test_the_api_answers_a_session_that_passed_the_second_factor(required):
+    ada, _secret = required
+
+    assert ada.get("/api/v1/packages/").status_code == 200
 
 
 def test_creating_a_token_needs_a_session_that_passed_the_second_factor(client, required, acme):
@@ -108,7 +155,7 @@ def test_creating_a_token_needs_a_session_that_passed_the_second_factor(client, 
     create = {"name": "deploy", "scope": "write"}
 
     refused = client.post(reverse("tokens"), create)
-    client.post("/accounts/2fa/reauthenticate/", {"code": totp(secret)})
+    client.post("/accounts/2fa/reauthenticate/", {"code": unspent_code(secret)})
     created = client.post(reverse("tokens"), create)
 
     assert refused.status_code == 403
