@@ -456,7 +456,7 @@ ANALYTICS_RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "395")
 # Ingestion: stream entries per batch (an entry holds 1 to 200 events, more when the
 # gateway is busy), seconds per task run, seconds between runs, and how long (ms) a
 # dead consumer's entries stay pending before another claims them.
-ANALYTICS_BATCH_SIZE = int(os.environ.get("ANALYTICS_BATCH_SIZE", "50"))
+ANALYTICS_BATCH_SIZE = int(os.environ.get("ANALYTICS_BATCH_SIZE", "100"))
 ANALYTICS_INGEST_SECONDS = float(os.environ.get("ANALYTICS_INGEST_SECONDS", "5"))
 ANALYTICS_INGEST_INTERVAL = float(os.environ.get("ANALYTICS_INGEST_INTERVAL", "1"))
 ANALYTICS_CLAIM_IDLE_MS = int(os.environ.get("ANALYTICS_CLAIM_IDLE_MS", "60000"))

@@ -193,7 +193,8 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> tuple[Counters, set[tuple]]:
                 sources.add((*key, row["source_id"]))
     rollups: Counters = {}
     for (organisation, day, package), (others, downloads, bots) in groups.items():
-        for slot, counted in ((0, others + downloads + bots), (1, downloads), (2, bots)):
+        # Each row is counted once: as an event, and as a download or a bot's.
+        for slot, counted in ((0, others), (1, downloads), (2, bots)):
             if not counted:
                 continue
             for period, dimension, field in _FIELDS:
@@ -211,7 +212,9 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> tuple[Counters, set[tuple]]:
                     found = rollups.get(rollup)
                     if found is None:
                         found = rollups[rollup] = [0, 0, 0]
-                    found[slot] += count
+                    found[0] += count
+                    if slot:
+                        found[slot] += count
     return rollups, sources
 
 

@@ -33,19 +33,24 @@ CURL = "curl/8.5.0"
 def test_mmdb(tmp_path, settings) -> Path:
     """One MMDB holding both the country and the AS organisation of NETWORKS,
     configured as both analytics databases."""
+    yield use_mmdb(tmp_path / "test.mmdb", settings, NETWORKS)
+    enrichment._open_mmdb.cache_clear()
+
+
+def use_mmdb(path: Path, settings, networks: dict[str, tuple[str, str]]) -> Path:
+    """Write an MMDB placing each network in its (country, AS organisation)
+    at `path`, configured as both analytics databases."""
     writer = MMDBWriter(ip_version=6, database_type="scarf-test", ipv4_compatible=True)
-    for network, (country, organisation) in NETWORKS.items():
+    for network, (country, organisation) in networks.items():
         writer.insert_network(
             IPSet([network]),
             {"country_code": country, "autonomous_system_organization": organisation},
         )
-    path = tmp_path / "test.mmdb"
     writer.to_db_file(str(path))
     settings.ANALYTICS_COUNTRY_MMDB = str(path)
     settings.ANALYTICS_ASN_MMDB = str(path)
     enrichment._open_mmdb.cache_clear()
-    yield path
-    enrichment._open_mmdb.cache_clear()
+    return path
 
 
 def make_event(**fields) -> dict:
