@@ -99,3 +99,40 @@ def test_a_rule_that_could_never_answer_is_refused_naming_the_field(api, acme, r
     assert error["field"] == field
     assert reason in error["message"]
     assert Rule.objects.count() == rules
+
+
+# Names registries accept that are longer than a package's name (200 characters).
+LONG_NAMES = {
+    "npm": {"type": "npm-v1", "package-id": "js", "package-name": "n" * 214},
+    "docker": {
+        "type": "docker-v1",
+        "package-id": "img",
+        "repository-name": "acme/" + "i" * 250,
+        "registry": "ghcr.io",
+    },
+    "docker pattern": {
+        "type": "docker-v2",
+        "rule-id": "tools",
+        "pattern": "acme/" + "t" * 250 + "-*",
+        "registry": "ghcr.io",
+    },
+}
+
+
+@pytest.mark.parametrize("rule", LONG_NAMES.values(), ids=LONG_NAMES)
+def test_a_name_longer_than_a_package_name_is_saved_whole_and_shown_shortened(
+    api, acme, rule, settings
+):
+    settings.NPM_DEFAULT_REGISTRY_URL = "https://registry.example/"
+    created = api.post("/api/v1/rules/", {**rule, "domain": "get.acme.test"}, format="json")
+    imported = api.post(
+        "/api/v1/manifest/", {"rules": [{**rule, "domain": "new.acme.test"}]}, format="json"
+    )
+
+    assert created.status_code == 201, created.content
+    assert imported.status_code == 200, imported.content
+    rule_id = created.json()["id"]
+    assert api.get(f"/api/v1/rules/{rule_id}/").json() == created.json()
+    key = rule.get("package-id") or rule["rule-id"]
+    name = rule.get("package-name") or rule.get("repository-name") or rule["pattern"]
+    assert acme.packages.get(key=key).name == name[:200]
