@@ -76,7 +76,7 @@ class Scoped(OrganisationAccess, viewsets.GenericViewSet):
     model: type
     organisation_field = "organisation"
     lookup_value_regex = r"[0-9]{1,18}"
-    http_method_names = ["get", "post", "patch", "delete"]
+    http_method_names = ["get", "head", "options", "post", "patch", "delete"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -120,7 +120,7 @@ class OrganisationViewSet(
     serializer_class = s.OrganisationSerializer
     permission_classes = [IsAuthenticated]
     lookup_value_regex = r"[0-9]{1,18}"
-    http_method_names = ["get", "post", "patch", "delete"]
+    http_method_names = ["get", "head", "options", "post", "patch", "delete"]
 
     def get_queryset(self):
         if isinstance(self.request.auth, Access):
