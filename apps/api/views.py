@@ -29,6 +29,9 @@ from . import serializers as s
 from .auth import PERSON, Access, access_of
 
 NO_BODY = OpenApiResponse(description="done; no body")
+CHANGED_SINCE = OpenApiResponse(
+    description="the object changed since this revision: roll those changes back first"
+)
 RULE_READ_ONLY = ("id", "created", "updated")
 RULE_FILTERS = {"domain": "domain__hostname", "package": "package__key", "type": "type"}
 
@@ -426,7 +429,7 @@ class RevisionViewSet(Readable):
             queryset = queryset.about_package(package)
         return queryset
 
-    @extend_schema(request=None, responses={201: s.RevisionSerializer})
+    @extend_schema(request=None, responses={201: s.RevisionSerializer, 409: CHANGED_SINCE})
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
         """Put the object back as it was before this revision (a new revision)."""
