@@ -124,6 +124,18 @@ def test_an_unknown_export_format_is_not_found(signed_in):
     assert signed_in("member").get(reverse("analytics-export", args=["xml"])).status_code == 404
 
 
+def test_an_export_with_a_bad_parameter_says_which_and_why(signed_in):
+    query = {"start": "2026-13-45", "country": "Germany"}
+    response = signed_in("member").get(reverse("analytics-export", args=["csv"]), query)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain"
+    assert response.content.decode().splitlines() == [
+        "start: Enter a valid date.",
+        "country: Enter a two-letter country code.",
+    ]
+
+
 @pytest.mark.parametrize(
     ("start", "end", "interval", "labels"),
     [
