@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Membership
@@ -381,7 +382,24 @@ class TokenForm(forms.ModelForm):
         fields = ["name", "scope"]
 
 
+# A century: retention computes the moment before which events go, which
+# must stay a date; 0 would delete every raw event at the next run.
+MAX_RETENTION_DAYS = 36_500
+
+
 class AnalyticsSettingsForm(forms.ModelForm):
+    retention_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_RETENTION_DAYS,
+        label="Keep raw events for (days)",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = settings.ANALYTICS_RETENTION_DAYS
+        self.fields["retention_days"].help_text = f"Empty: this gateway's default, {default}."
+
     class Meta:
         model = AnalyticsSettings
         fields = [
@@ -392,7 +410,6 @@ class AnalyticsSettingsForm(forms.ModelForm):
             "collect_referer",
         ]
         labels = {
-            "retention_days": "Keep raw events for (days)",
             "count_bots": "Count bots",
             "collect_country": "Record the country",
             "collect_asn": "Record the network",
