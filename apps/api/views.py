@@ -50,6 +50,15 @@ def query_value(request, name: str) -> str | None:
     return value
 
 
+def query_choice(request, name: str, choices: list[tuple[str, str]]) -> str | None:
+    """A filter on a field with fixed choices; another value is a 400, not an empty list."""
+    value = query_value(request, name)
+    allowed = [choice for choice, _label in choices]
+    if value and value not in allowed:
+        raise ValidationError({name: [f"{value!r} is not one of {', '.join(allowed)}"]})
+    return value
+
+
 def query_id(request, name: str) -> int | None:
     """A filter naming an object by its id; anything but a number is a 400."""
     value = query_value(request, name)
@@ -296,7 +305,7 @@ class PackageViewSet(Editable):
     serializer_class = s.PackageSerializer
 
     def filter(self, queryset):
-        kind = query_value(self.request, "kind")
+        kind = query_choice(self.request, "kind", Package.KINDS)
         return queryset.filter(kind=kind) if kind else queryset
 
     def perform_create(self, serializer) -> None:
@@ -333,6 +342,7 @@ class RuleViewSet(Editable):
 
     def filter(self, queryset):
         queryset = queryset.select_related("domain__organisation", "package")
+        query_choice(self.request, "type", Rule.TYPES)
         for name, lookup in RULE_FILTERS.items():
             if value := query_value(self.request, name):
                 queryset = queryset.filter(**{lookup: value.lower() if name == "domain" else value})
@@ -421,7 +431,7 @@ class RevisionViewSet(Readable):
     serializer_class = s.RevisionSerializer
 
     def filter(self, queryset):
-        if object_type := query_value(self.request, "object_type"):
+        if object_type := query_choice(self.request, "object_type", Revision.OBJECT_TYPES):
             queryset = queryset.filter(object_type=object_type)
         if (object_id := query_id(self.request, "object_id")) is not None:
             queryset = queryset.filter(object_id=object_id)
