@@ -28,6 +28,7 @@ from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.backends import check_weights, validate_alternate
 from apps.gateway.engine.manifest import parse_manifest
 from apps.gateway.engine.rules import FieldError
+from apps.gateway.engine.rules import Rule as EngineRule
 from apps.migration_checks import backends as described
 from apps.migration_checks.guard import FIELD as CHECK_FIELD
 from apps.migration_checks.guard import switch_problem
@@ -176,9 +177,11 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     """Make `rule` (or a new rule with the snapshot's id) what the snapshot says,
     after the engine has validated its manifest form."""
     try:
-        form = validate_rule(snapshot["rule"]).to_manifest()
+        engine_rule = validate_rule(snapshot["rule"])
     except FieldError as error:
         raise Rejected([(error.field, error.reason)]) from None
+    _refuse_unknown_fields(snapshot["rule"], engine_rule)
+    form = engine_rule.to_manifest()
     domain = _own_domain(organisation, form["domain"])
     key = form[Rule.package_key_field(form["type"])]
     rule = rule or Rule(id=snapshot.get("id"))
@@ -189,6 +192,17 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     rule.position = snapshot["position"]
     rule.save()
     return rule
+
+
+def _refuse_unknown_fields(form: dict[str, Any], rule: EngineRule) -> None:
+    """A field the type does not have would be dropped without a word (a typo
+    such as `always_proxy` then saves a rule that does not proxy). Manifest
+    imports stay lenient, as the reference gateway is."""
+    fields = ["type", "domain", *rule.manifest_fields()]
+    unknown = [name for name in form if name not in fields]
+    if unknown:
+        reason = f"is not a field of {rule.type} rules (they have {', '.join(fields)})"
+        raise Rejected([(name, reason) for name in unknown])
 
 
 def _next_position(organisation: Organisation, form: dict[str, Any]) -> int:

@@ -136,3 +136,24 @@ def test_a_name_longer_than_a_package_name_is_saved_whole_and_shown_shortened(
     key = rule.get("package-id") or rule["rule-id"]
     name = rule.get("package-name") or rule.get("repository-name") or rule["pattern"]
     assert acme.packages.get(key=key).name == name[:200]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"always_proxy": True}, "always_proxy"),
+        ({"registry": "quay.io", "registy": "ghcr.io"}, "registy"),
+        ({"type": "docker-v2", "rule-id": "app", "pattern": "acme/app"}, "repository-name"),
+    ],
+)
+def test_a_field_the_rule_type_does_not_have_is_refused_not_dropped(api, acme, change, field):
+    rule = Rule.objects.get(domain__organisation=acme, package__key="app-image")
+    before = api.get(f"/api/v1/rules/{rule.id}/").json()
+
+    patched = api.patch(f"/api/v1/rules/{rule.id}/", change, format="json")
+    created = api.post("/api/v1/rules/", {**before, **change, "package-id": "new"}, format="json")
+
+    assert patched.status_code == 400, patched.content
+    assert field in [error["field"] for error in patched.json()["errors"]]
+    assert created.status_code == 400, created.content
+    assert api.get(f"/api/v1/rules/{rule.id}/").json() == before
