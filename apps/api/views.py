@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -502,9 +501,10 @@ class ResolveView(OrganisationAccess, APIView):
         query = s.ResolveSerializer(data=request.data)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        domain = get_object_or_404(
-            Domain, organisation=self.access.organisation, hostname=data["host"].lower()
-        )
+        host = data["host"].lower().rstrip(".")
+        domain = Domain.objects.filter(organisation=self.access.organisation, hostname=host).first()
+        if domain is None:
+            raise NotFound({"host": [f"{host} is not a domain of this organisation"]})
         if not domain.verified:
             raise ValidationError({"host": ["is not verified yet; the gateway does not serve it"]})
         headers = list(data["headers"].items())
