@@ -232,8 +232,19 @@ def create_rule(
     if position is None:
         position = _next_position(organisation, form)
     rule = _put_rule(organisation, {"position": position, "rule": form}, None)
+    _refuse_a_twin(rule)
     _record(organisation, actor, Revision.CREATE, "rule", rule.id, None, rule_snapshot(rule))
     return rule
+
+
+def _refuse_a_twin(rule: Rule) -> None:
+    """Of two identical rules on a domain only the first ever answers (a form
+    sent twice made a second): refuse the new one."""
+    same = Rule.objects.filter(domain=rule.domain, type=rule.type, config=rule.config)
+    twin = same.exclude(id=rule.id).first()
+    if twin is not None:
+        reason = f"rule {twin.id} on {rule.domain} is the same rule: this one would never answer"
+        raise Rejected([(None, reason)])
 
 
 @transaction.atomic

@@ -5,7 +5,12 @@ import pytest
 from apps.gateway.engine.tests.test_rules_that_could_never_answer import NEVER_ANSWERING
 from apps.packages.models import Revision, Rule
 
-PIXEL = {"type": "pixel-v1", "domain": "get.acme.test", "package-id": "badge"}
+PIXEL = {
+    "type": "pixel-v1",
+    "domain": "get.acme.test",
+    "package-id": "badge",
+    "incoming-path": "/badge.png",
+}
 
 
 def test_a_rule_reads_as_its_manifest_form(api, acme):
@@ -157,3 +162,20 @@ def test_a_field_the_rule_type_does_not_have_is_refused_not_dropped(api, acme, c
     assert field in [error["field"] for error in patched.json()["errors"]]
     assert created.status_code == 400, created.content
     assert api.get(f"/api/v1/rules/{rule.id}/").json() == before
+
+
+NEVER = "this one would never answer"
+
+
+def test_a_rule_identical_to_one_on_its_domain_is_refused(api, acme):
+    """Only the first of two identical rules ever answers."""
+    rule = Rule.objects.get(domain__organisation=acme, package__key="app-image")
+    same = {**api.get(f"/api/v1/rules/{rule.id}/").json(), "package-id": "app-copy"}
+
+    response = api.post("/api/v1/rules/", same, format="json")
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] is None
+    assert error["message"] == f"rule {rule.id} on get.acme.test is the same rule: {NEVER}"
+    assert not acme.packages.filter(key="app-copy").exists()
