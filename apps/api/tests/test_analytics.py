@@ -206,6 +206,7 @@ BAD = [
     ("top/", {"limit": "1000"}, "limit"),
     ("unique-sources/", {"interval": "hour"}, "interval"),
     ("export.ndjson", {"end": "9999-12-31"}, "end"),
+    ("totals/", {"package": ["cli", "a\x00"]}, "package[1]"),
 ]
 
 
