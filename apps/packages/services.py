@@ -146,7 +146,11 @@ def _record(
     before: Any,
     after: Any,
     reverts: Revision | None = None,
-) -> Revision:
+) -> Revision | None:
+    """The revision of a change; none for an update that changed nothing (a
+    PATCH of the same values), which would only fill the history."""
+    if action == Revision.UPDATE and before == after:
+        return None
     return Revision.objects.create(
         organisation=organisation,
         user=actor.user,
