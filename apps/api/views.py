@@ -98,13 +98,15 @@ class Scoped(OrganisationAccess, viewsets.GenericViewSet):
     def filter(self, queryset):
         return queryset
 
-    def own(self, model, object_id: int, organisation_field: str):
-        """The caller's organisation's `model` object with this id (404 otherwise)."""
+    def own(self, model, object_id: int, organisation_field: str, field: str):
+        """The caller's organisation's `model` object with this id, named by
+        the body's `field` (a 404 naming it otherwise)."""
         found = model.objects.filter(
             id=object_id, **{organisation_field: self.access.organisation}
         ).first()
         if found is None:
-            raise NotFound(f"No such {model._meta.verbose_name} in this organisation.")
+            name = model._meta.verbose_name
+            raise NotFound({field: [f"no {name} {object_id} in this organisation"]})
         return found
 
 
@@ -401,7 +403,7 @@ class BackendViewSet(Editable):
 
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
-        rule = self.own(Rule, data["rule_id"], "domain__organisation")
+        rule = self.own(Rule, data["rule_id"], "domain__organisation", "rule")
         serializer.instance = services.add_backend(
             rule, self.access.actor, data["config"], data.get("weight"), data.get("position")
         )
