@@ -60,7 +60,8 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Hosts answered by Django (dashboard, API, admin); every other host goes to the gateway.
 DASHBOARD_HOSTS = env_list("DASHBOARD_HOSTS") or ALLOWED_HOSTS
-SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# Links in e-mails; by default where `make run` serves (its PORT).
+SITE_URL = os.environ.get("SITE_URL", f"http://localhost:{os.environ.get('PORT', '8000')}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -96,7 +97,7 @@ MIDDLEWARE = [
     "scarf.csp.content_security_policy_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "scarf.slashes.AppendSlashKeepingMethod",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",

@@ -2,7 +2,8 @@
 
 Both are generators of text chunks, ready for a StreamingHttpResponse: rows
 come from a server-side cursor in chunks, never as one list. Exported rows
-are what is stored: enriched, and without any client IP.
+are what is stored: enriched, and without any client IP; in CSV, a text
+that a spreadsheet would take for a formula starts with a quote.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ FIELDS = [
     "capture",
 ]
 CHUNK = 2000
+# Whoever downloads chooses the path, user agent and referer: a CSV cell
+# starting like a formula would run as one in a spreadsheet, so it is
+# written as text, after a quote (OWASP's "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_csv(
@@ -131,4 +136,6 @@ def _csv_value(value):
         return json.dumps(value)
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value

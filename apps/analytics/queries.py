@@ -32,6 +32,7 @@ from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import CharField, Count, F, Max, Q, Sum, Value
 from django.db.models.functions import Cast, Concat, ExtractHour, LPad, Trim, TruncDate
@@ -41,6 +42,18 @@ from .ingest import DIMENSIONS
 from .models import AnalyticsSettings, DownloadEvent, Rollup
 
 INTERVALS = ("hour", "day", "week", "month")
+# The days a range may start and end on: others are typos, and these keep the
+# date arithmetic of a range and the period before it in range.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def within_bounds(day: date) -> None:
+    """Validator of a range's start and end (API and dashboard)."""
+    if not EARLIEST <= day <= LATEST:
+        raise ValidationError(f"must be between {EARLIEST} and {LATEST}")
+
+
 METRICS = ("downloads", "events")
 OTHER = summaries.OTHER
 # The breakdowns filtered counts have (the referer's host is computed at
@@ -436,21 +449,30 @@ def _runs(days: list[date], field: str) -> Q:
 def _ranges(days: list[date]) -> list[tuple[datetime, datetime]]:
     """The sorted `days` as few [start, end) ranges of moments as they allow:
     an index then scans those days only, not what lies between them."""
-    ranges: list[tuple[datetime, datetime]] = []
+    runs = _runs_of(days)
+    return [(_midnight(first), _midnight(last + timedelta(days=1))) for first, last in runs]
+
+
+def _runs_of(days: list[date]) -> list[tuple[date, date]]:
+    """The sorted `days` as runs of consecutive days: [(first, last)]."""
+    runs: list[tuple[date, date]] = []
     for day in days:
-        start, end = _midnight(day), _midnight(day + timedelta(days=1))
-        if ranges and ranges[-1][1] == start:
-            ranges[-1] = (ranges[-1][0], end)
+        if runs and runs[-1][1] == day - timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
         else:
-            ranges.append((start, end))
-    return ranges
+            runs.append((day, day))
+    return runs
 
 
 def _sources_of_days(organisation_id, days, packages):
 
     from .models import SourceDay
 
-    sources = SourceDay.objects.filter(organisation_id=organisation_id, day__in=days)
+    # Runs, not a list of days: a range of years is hundreds of thousands of days.
+    runs = Q()
+    for first, last in _runs_of(days):
+        runs |= Q(day__range=(first, last))
+    sources = SourceDay.objects.filter(runs, organisation_id=organisation_id)
     if packages is not None:
         sources = sources.filter(package__in=packages)
     daily = sources.values("day").annotate(n=Count("source_id", distinct=True))

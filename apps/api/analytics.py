@@ -45,9 +45,6 @@ from .serializers import example
 from .views import OrganisationAccess
 
 DEFAULT_DAYS = 30
-# Days outside these are typos; the bounds also keep date arithmetic in range.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2999, 12, 31)
 BREAKDOWNS = [dimension for dimension in DIMENSIONS if dimension != "total"]
 TOP_DIMENSIONS = ["package", *BREAKDOWNS]
 MAX_TOP = 100
@@ -65,9 +62,15 @@ class RangeQuery(serializers.Serializer):
     filters reach the read function as one `filters` (queries.Filters)."""
 
     start = serializers.DateField(
-        required=False, help_text="first UTC day (YYYY-MM-DD); default: 29 days before `end`"
+        required=False,
+        validators=[queries.within_bounds],
+        help_text="first UTC day (YYYY-MM-DD); default: 29 days before `end`",
     )
-    end = serializers.DateField(required=False, help_text="last UTC day, included; default: today")
+    end = serializers.DateField(
+        required=False,
+        validators=[queries.within_bounds],
+        help_text="last UTC day, included; default: today",
+    )
     package = serializers.ListField(
         child=serializers.CharField(max_length=200),
         source="packages",
@@ -92,17 +95,6 @@ class RangeQuery(serializers.Serializer):
         default=None,
         help_text="true: only events from CI systems; false: only the others; default: both",
     )
-
-    def validate_start(self, day: date) -> date:
-        return self._within_bounds(day)
-
-    def validate_end(self, day: date) -> date:
-        return self._within_bounds(day)
-
-    def _within_bounds(self, day: date) -> date:
-        if not EARLIEST <= day <= LATEST:
-            raise serializers.ValidationError(f"must be between {EARLIEST} and {LATEST}")
-        return day
 
     def validate_country(self, code: str) -> str:
         return code.upper()

@@ -44,12 +44,21 @@ def _manifest_field(index: int | None, field: str) -> str:
     return field if index is None else f"rules[{index}].{field}"
 
 
+def _field_name(field: str | None, key: str | int) -> str | None:
+    """A nested field as the manifest errors write it: `rules[2].registry`;
+    DRF keys a list's items by their index."""
+    if key in WHOLE_REQUEST:
+        return field
+    if isinstance(key, int) and field:
+        return f"{field}[{key}]"
+    return f"{field}.{key}" if field else str(key)
+
+
 def _flatten(data: Any, field: str | None):
     """DRF's nested error details as (field, message) pairs, fields dotted."""
     if isinstance(data, dict):
         for key, value in data.items():
-            name = field if key in WHOLE_REQUEST else (f"{field}.{key}" if field else str(key))
-            yield from _flatten(value, name)
+            yield from _flatten(value, _field_name(field, key))
     elif isinstance(data, list):
         for index, value in enumerate(data):
             nested = isinstance(value, dict | list)

@@ -178,10 +178,10 @@ class MigrationCheckViewSet(mixins.CreateModelMixin, Readable):
         body = StartCheckSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        rule = self.own(Rule, data["rule"], "domain__organisation")
+        rule = self.own(Rule, data["rule"], "domain__organisation", "rule")
         backend = None
         if "backend" in data:
-            backend = self.own(Backend, data["backend"], "rule__domain__organisation")
+            backend = self.own(Backend, data["backend"], "rule__domain__organisation", "backend")
         scope = {
             key: data[key] for key in ("repositories", "tags", "packages", "paths") if key in data
         }

@@ -47,7 +47,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 def document_errors(result, generator, request, public):
-    """Postprocessing hook: every operation documents the shared error body."""
+    """Postprocessing hook: every operation documents the shared error body,
+    for the statuses any may answer and those an operation declares (409)."""
     result.setdefault("components", {}).setdefault("schemas", {})["Errors"] = ERRORS_SCHEMA
     content = {
         "application/json": {
@@ -59,7 +60,8 @@ def document_errors(result, generator, request, public):
         for operation in path.values():
             statuses = ERROR_STATUSES | (BODY_ERROR_STATUSES if "requestBody" in operation else {})
             for code, description in statuses.items():
-                operation["responses"].setdefault(
-                    code, {"description": description, "content": content}
-                )
+                operation["responses"].setdefault(code, {"description": description})
+            for code, response in operation["responses"].items():
+                if code.startswith("4"):
+                    response.setdefault("content", content)
     return result

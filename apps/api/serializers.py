@@ -590,7 +590,12 @@ class ImportSummarySerializer(serializers.Serializer):
 class ResolveSerializer(serializers.Serializer):
     host = serializers.CharField(max_length=253)
     method = serializers.RegexField(r"^[A-Za-z]{1,20}$", default="GET")
-    path = serializers.RegexField(r"^/", max_length=4096, help_text="path and query")
+    path = serializers.RegexField(
+        r"^/",
+        max_length=4096,
+        help_text="path and query",
+        error_messages={"invalid": "must start with /, e.g. /cli/1.2.0/cli.tgz"},
+    )
     headers = serializers.DictField(
         child=serializers.CharField(max_length=8192, allow_blank=True, trim_whitespace=False),
         required=False,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -29,6 +28,9 @@ from . import serializers as s
 from .auth import PERSON, Access, access_of, refuse_without_required_second_factor
 
 NO_BODY = OpenApiResponse(description="done; no body")
+CHANGED_SINCE = OpenApiResponse(
+    description="the object changed since this revision: roll those changes back first"
+)
 RULE_READ_ONLY = ("id", "created", "updated")
 RULE_FILTERS = {"domain": "domain__hostname", "package": "package__key", "type": "type"}
 
@@ -44,6 +46,15 @@ def query_value(request, name: str) -> str | None:
     value = request.query_params.get(name)
     if value is not None and "\x00" in value:
         raise ValidationError({name: ["must not contain NUL characters"]})
+    return value
+
+
+def query_choice(request, name: str, choices: list[tuple[str, str]]) -> str | None:
+    """A filter on a field with fixed choices; another value is a 400, not an empty list."""
+    value = query_value(request, name)
+    allowed = [choice for choice, _label in choices]
+    if value and value not in allowed:
+        raise ValidationError({name: [f"{value!r} is not one of {', '.join(allowed)}"]})
     return value
 
 
@@ -76,7 +87,7 @@ class Scoped(OrganisationAccess, viewsets.GenericViewSet):
     model: type
     organisation_field = "organisation"
     lookup_value_regex = r"[0-9]{1,18}"
-    http_method_names = ["get", "post", "patch", "delete"]
+    http_method_names = ["get", "head", "options", "post", "patch", "delete"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -87,13 +98,15 @@ class Scoped(OrganisationAccess, viewsets.GenericViewSet):
     def filter(self, queryset):
         return queryset
 
-    def own(self, model, object_id: int, organisation_field: str):
-        """The caller's organisation's `model` object with this id (404 otherwise)."""
+    def own(self, model, object_id: int, organisation_field: str, field: str):
+        """The caller's organisation's `model` object with this id, named by
+        the body's `field` (a 404 naming it otherwise)."""
         found = model.objects.filter(
             id=object_id, **{organisation_field: self.access.organisation}
         ).first()
         if found is None:
-            raise NotFound(f"No such {model._meta.verbose_name} in this organisation.")
+            name = model._meta.verbose_name
+            raise NotFound({field: [f"no {name} {object_id} in this organisation"]})
         return found
 
 
@@ -120,7 +133,7 @@ class OrganisationViewSet(
     serializer_class = s.OrganisationSerializer
     permission_classes = [IsAuthenticated]
     lookup_value_regex = r"[0-9]{1,18}"
-    http_method_names = ["get", "post", "patch", "delete"]
+    http_method_names = ["get", "head", "options", "post", "patch", "delete"]
 
     def get_queryset(self):
         if isinstance(self.request.auth, Access):
@@ -294,7 +307,7 @@ class PackageViewSet(Editable):
     serializer_class = s.PackageSerializer
 
     def filter(self, queryset):
-        kind = query_value(self.request, "kind")
+        kind = query_choice(self.request, "kind", Package.KINDS)
         return queryset.filter(kind=kind) if kind else queryset
 
     def perform_create(self, serializer) -> None:
@@ -331,6 +344,7 @@ class RuleViewSet(Editable):
 
     def filter(self, queryset):
         queryset = queryset.select_related("domain__organisation", "package")
+        query_choice(self.request, "type", Rule.TYPES)
         for name, lookup in RULE_FILTERS.items():
             if value := query_value(self.request, name):
                 queryset = queryset.filter(**{lookup: value.lower() if name == "domain" else value})
@@ -390,7 +404,7 @@ class BackendViewSet(Editable):
 
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
-        rule = self.own(Rule, data["rule_id"], "domain__organisation")
+        rule = self.own(Rule, data["rule_id"], "domain__organisation", "rule")
         serializer.instance = services.add_backend(
             rule, self.access.actor, data["config"], data.get("weight"), data.get("position")
         )
@@ -419,7 +433,7 @@ class RevisionViewSet(Readable):
     serializer_class = s.RevisionSerializer
 
     def filter(self, queryset):
-        if object_type := query_value(self.request, "object_type"):
+        if object_type := query_choice(self.request, "object_type", Revision.OBJECT_TYPES):
             queryset = queryset.filter(object_type=object_type)
         if (object_id := query_id(self.request, "object_id")) is not None:
             queryset = queryset.filter(object_id=object_id)
@@ -427,7 +441,7 @@ class RevisionViewSet(Readable):
             queryset = queryset.about_package(package)
         return queryset
 
-    @extend_schema(request=None, responses={201: s.RevisionSerializer})
+    @extend_schema(request=None, responses={201: s.RevisionSerializer, 409: CHANGED_SINCE})
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
         """Put the object back as it was before this revision (a new revision)."""
@@ -490,9 +504,10 @@ class ResolveView(OrganisationAccess, APIView):
         query = s.ResolveSerializer(data=request.data)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        domain = get_object_or_404(
-            Domain, organisation=self.access.organisation, hostname=data["host"].lower()
-        )
+        host = data["host"].lower().rstrip(".")
+        domain = Domain.objects.filter(organisation=self.access.organisation, hostname=host).first()
+        if domain is None:
+            raise NotFound({"host": [f"{host} is not a domain of this organisation"]})
         if not domain.verified:
             raise ValidationError({"host": ["is not verified yet; the gateway does not serve it"]})
         headers = list(data["headers"].items())

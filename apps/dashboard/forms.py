@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.urls import reverse
 
 from apps.accounts.models import ApiToken, Membership
 from apps.analytics.models import AnalyticsSettings
-from apps.analytics.queries import Filters
+from apps.analytics.queries import EARLIEST, LATEST, Filters, within_bounds
 from apps.gateway.engine.pixel import DEFAULT_PATH as PIXEL_PATH
 from apps.gateway.engine.rules import FieldError
 from apps.packages.validation import DEFAULT_BACKENDS, default_backend, validate_rule
@@ -259,6 +260,10 @@ class ClaimDomainForm(forms.Form):
 
 
 INTERVALS = [("hour", "Hour"), ("day", "Day"), ("week", "Week"), ("month", "Month")]
+# A chart has a point per period, zeros included, each also a row of its table:
+# past this many, a page would take a minute and tens of megabytes.
+MAX_PERIODS = 10_000
+DAYS_PER_PERIOD = {"hour": 1 / 24, "day": 1, "week": 7, "month": 28}
 CI_CHOICES = [("", "CI or not"), ("true", "CI only"), ("false", "Not CI")]
 BOT_CHOICES = [("false", "Left out"), ("true", "Counted")]
 
@@ -267,11 +272,16 @@ def is_true(value: str) -> bool:
     return value == "true"
 
 
+DAY_INPUT = forms.DateInput(
+    attrs={"type": "date", "min": EARLIEST.isoformat(), "max": LATEST.isoformat()}
+)
+
+
 class AnalyticsFilterForm(forms.Form):
     """The period, granularity, package and filters of an analytics page."""
 
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(widget=DAY_INPUT, validators=[within_bounds])
+    end = forms.DateField(widget=DAY_INPUT, validators=[within_bounds])
     interval = forms.ChoiceField(choices=INTERVALS)
     package = forms.CharField(
         required=False,
@@ -327,8 +337,17 @@ class AnalyticsFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+        start, end, interval = (cleaned.get(name) for name in ("start", "end", "interval"))
+        if start and end and start > end:
             self.add_error("start", "The start must not be after the end.")
+        elif start and end and interval:
+            days = (end - start).days + 1
+            if days / DAYS_PER_PERIOD[interval] > MAX_PERIODS:
+                self.add_error(
+                    "interval",
+                    f"{days:,} days by {interval} are more than the {MAX_PERIODS:,} points "
+                    "a chart shows: choose a longer interval or a shorter range.",
+                )
         return cleaned
 
     def filters(self) -> Filters:
@@ -363,7 +382,24 @@ class TokenForm(forms.ModelForm):
         fields = ["name", "scope"]
 
 
+# A century: retention computes the moment before which events go, which
+# must stay a date; 0 would delete every raw event at the next run.
+MAX_RETENTION_DAYS = 36_500
+
+
 class AnalyticsSettingsForm(forms.ModelForm):
+    retention_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_RETENTION_DAYS,
+        label="Keep raw events for (days)",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = settings.ANALYTICS_RETENTION_DAYS
+        self.fields["retention_days"].help_text = f"Empty: this gateway's default, {default}."
+
     class Meta:
         model = AnalyticsSettings
         fields = [
@@ -374,7 +410,6 @@ class AnalyticsSettingsForm(forms.ModelForm):
             "collect_referer",
         ]
         labels = {
-            "retention_days": "Keep raw events for (days)",
             "count_bots": "Count bots",
             "collect_country": "Record the country",
             "collect_asn": "Record the network",

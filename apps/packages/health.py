@@ -147,6 +147,8 @@ def observe(rule: Rule, backend: Backend | None, result: probes.ProbeResult) -> 
     now = timezone.now()
     with transaction.atomic():
         if backend is None:
+            if not Rule.objects.select_for_update().filter(id=rule.id).exists():
+                return False  # deleted since the round began (an import replaced it)
             state, _ = PrimaryHealth.objects.select_for_update().get_or_create(rule=rule)
         else:
             state = Backend.objects.select_for_update().filter(id=backend.id).first()

@@ -174,13 +174,16 @@ def package_for(organisation: Organisation, key: str, form: dict[str, Any]) -> t
     """The organisation's package a rule names, created (or renamed) as the
     rule says, and whether it was created."""
     name = form.get("package-name") or form.get("repository-name") or form.get("pattern") or key
+    # Registry names may be longer than a package's name holds (npm's up to
+    # 214 characters, Docker's 255): the name shown is their start.
+    name = name[: Package._meta.get_field("name").max_length]
     package, created = Package.objects.get_or_create(
         organisation=organisation,
         key=key,
         defaults={"name": name, "kind": Rule.KIND_OF_TYPE[form["type"]]},
     )
-    if not created and form.get("package-name") and package.name != form["package-name"]:
-        package.name = form["package-name"]
+    if not created and form.get("package-name") and package.name != name:
+        package.name = name
         package.save(update_fields=["name"])
     return package, created
 

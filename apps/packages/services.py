@@ -28,6 +28,7 @@ from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.backends import check_weights, validate_alternate
 from apps.gateway.engine.manifest import parse_manifest
 from apps.gateway.engine.rules import FieldError
+from apps.gateway.engine.rules import Rule as EngineRule
 from apps.migration_checks import backends as described
 from apps.migration_checks.guard import FIELD as CHECK_FIELD
 from apps.migration_checks.guard import switch_problem
@@ -145,7 +146,11 @@ def _record(
     before: Any,
     after: Any,
     reverts: Revision | None = None,
-) -> Revision:
+) -> Revision | None:
+    """The revision of a change; none for an update that changed nothing (a
+    PATCH of the same values), which would only fill the history."""
+    if action == Revision.UPDATE and before == after:
+        return None
     return Revision.objects.create(
         organisation=organisation,
         user=actor.user,
@@ -176,9 +181,11 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     """Make `rule` (or a new rule with the snapshot's id) what the snapshot says,
     after the engine has validated its manifest form."""
     try:
-        form = validate_rule(snapshot["rule"]).to_manifest()
+        engine_rule = validate_rule(snapshot["rule"])
     except FieldError as error:
         raise Rejected([(error.field, error.reason)]) from None
+    _refuse_unknown_fields(snapshot["rule"], engine_rule)
+    form = engine_rule.to_manifest()
     domain = _own_domain(organisation, form["domain"])
     key = form[Rule.package_key_field(form["type"])]
     rule = rule or Rule(id=snapshot.get("id"))
@@ -189,6 +196,17 @@ def _put_rule(organisation: Organisation, snapshot: dict[str, Any], rule: Rule |
     rule.position = snapshot["position"]
     rule.save()
     return rule
+
+
+def _refuse_unknown_fields(form: dict[str, Any], rule: EngineRule) -> None:
+    """A field the type does not have would be dropped without a word (a typo
+    such as `always_proxy` then saves a rule that does not proxy). Manifest
+    imports stay lenient, as the reference gateway is."""
+    fields = ["type", "domain", *rule.manifest_fields()]
+    unknown = [name for name in form if name not in fields]
+    if unknown:
+        reason = f"is not a field of {rule.type} rules (they have {', '.join(fields)})"
+        raise Rejected([(name, reason) for name in unknown])
 
 
 def _next_position(organisation: Organisation, form: dict[str, Any]) -> int:
@@ -218,8 +236,19 @@ def create_rule(
     if position is None:
         position = _next_position(organisation, form)
     rule = _put_rule(organisation, {"position": position, "rule": form}, None)
+    _refuse_a_twin(rule)
     _record(organisation, actor, Revision.CREATE, "rule", rule.id, None, rule_snapshot(rule))
     return rule
+
+
+def _refuse_a_twin(rule: Rule) -> None:
+    """Of two identical rules on a domain only the first ever answers (a form
+    sent twice made a second): refuse the new one."""
+    same = Rule.objects.filter(domain=rule.domain, type=rule.type, config=rule.config)
+    twin = same.exclude(id=rule.id).first()
+    if twin is not None:
+        reason = f"rule {twin.id} on {rule.domain} is the same rule: this one would never answer"
+        raise Rejected([(None, reason)])
 
 
 @transaction.atomic

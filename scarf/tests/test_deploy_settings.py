@@ -89,6 +89,17 @@ def test_embedded_mode_keeps_a_generated_secret_key_outside_the_code(tmp_path):
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
 
 
+def test_links_in_e_mails_point_where_make_run_serves_on_its_port(tmp_path):
+    """PORT=8123 make run: an e-mail's "to undo it" link must not name port 8000."""
+    env = production_env(tmp_path, HTTPS="false", PORT="8123")
+    env.pop("SITE_URL", None)
+
+    printed = "from django.conf import settings; print(settings.SITE_URL)"
+    result = manage(env, "shell", "-c", printed)
+
+    assert result.stdout.splitlines()[-1] == "http://localhost:8123", result.stderr
+
+
 @pytest.fixture
 def https_server(tmp_path):
     env = production_env(tmp_path, ALLOWED_HOSTS="localhost", DASHBOARD_HOSTS="localhost")

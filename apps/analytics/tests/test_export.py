@@ -36,6 +36,30 @@ def test_csv_has_a_header_and_one_line_per_event_in_the_range(events):
     assert json.loads(rows[0]["capture"])["variables"]["version"] == "1.0"
 
 
+def test_csv_cells_a_downloader_chose_never_start_a_spreadsheet_formula(db, test_mmdb):
+    formula = '=HYPERLINK("http://evil.example","x")'
+    ingest(
+        [
+            make_event(
+                timestamp="2026-11-02T10:00:00+00:00",
+                path=f"/cli/{formula}/cli.tgz",
+                user_agent="@SUM(1+1)*cmd|' /C calc'!A0",
+                referer="+1+1",
+            )
+        ]
+    )
+
+    csv_text = "".join(export_csv(1, date(2026, 11, 1), date(2026, 11, 30)))
+    [row] = csv.DictReader(io.StringIO(csv_text))
+    [event] = map(json.loads, export_ndjson(1, date(2026, 11, 1), date(2026, 11, 30)))
+
+    assert row["user_agent"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert row["referer"] == "'+1+1"
+    assert row["path"] == f"/cli/{formula}/cli.tgz"
+    assert row["status"] == "307"
+    assert (event["user_agent"], event["referer"]) == ("@SUM(1+1)*cmd|' /C calc'!A0", "+1+1")
+
+
 def test_ndjson_has_one_object_per_line_and_filters_by_package(events):
     lines = list(export_ndjson(1, date(2026, 11, 1), date(2026, 12, 31), packages=["cli"]))
 

@@ -31,6 +31,17 @@ def test_creating_a_backend_answers_it_with_its_health(api, acme):
     assert (revision.object_type, revision.object_id) == ("backend", body["id"])
 
 
+def test_a_rule_that_is_not_the_organisations_is_a_404_naming_the_field(api, acme):
+    response = api.post(
+        "/api/v1/backends/", {"rule": 999999, "config": {"registry": "quay.io"}}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert response.json()["errors"] == [
+        {"field": "rule", "message": "no rule 999999 in this organisation"}
+    ]
+
+
 def test_a_backend_field_the_type_does_not_have_is_refused(api, acme):
     response = create(api, app_rule(acme), config={"outgoing-url": "https://x.example/"})
 

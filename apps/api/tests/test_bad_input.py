@@ -136,3 +136,21 @@ def test_a_bad_patch_of_a_rule_is_refused_and_the_rule_stays_as_it_was(
     assert_refused(api.patch(f"/api/v1/rules/{rule.id}/", changes, format="json"), field)
 
     assert state(acme) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "value"),
+    [
+        ("packages/", "kind", "dockr"),
+        ("rules/", "type", "docker-v3"),
+        ("revisions/", "object_type", "rules"),
+    ],
+)
+def test_a_filter_with_a_value_outside_its_choices_is_refused_naming_it(api, path, name, value):
+    """Not an empty list, which reads as "there are none"."""
+    response = api.get(f"/api/v1/{path}", {name: value})
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == name
+    assert error["message"].startswith(f"'{value}' is not one of ")

@@ -61,3 +61,16 @@ def test_another_organisations_token_cannot_publish(acme, ada):
 
     assert response.status_code == 404
     assert Package.objects.get(id=package.id).public_stats is False
+
+
+def test_a_post_without_the_trailing_slash_is_redirected_keeping_its_method(api, acme):
+    """A 301 is followed as a GET: the client got the list with a 200 and
+    nothing was created."""
+    body = {"key": "slashless", "name": "Slashless", "kind": "file"}
+
+    redirect = api.post("/api/v1/packages", body, format="json")
+    followed = api.post("/api/v1/packages", body, format="json", follow=True)
+
+    assert (redirect.status_code, redirect["Location"]) == (308, "/api/v1/packages/")
+    assert followed.status_code == 201, followed.content
+    assert acme.packages.get(key="slashless").name == "Slashless"

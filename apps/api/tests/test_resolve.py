@@ -50,9 +50,28 @@ def test_an_unverified_domain_is_a_400_naming_the_host(api, acme):
     assert response.json()["errors"][0]["field"] == "host"
 
 
-def test_a_host_that_is_not_the_organisations_is_a_404(api, acme):
+def test_a_host_that_is_not_the_organisations_is_a_404_naming_the_host(api, acme):
     response = api.post(
         "/api/v1/resolve/", {**DOWNLOAD, "host": "elsewhere.example"}, format="json"
     )
 
     assert response.status_code == 404
+    assert response.json()["errors"] == [
+        {"field": "host", "message": "elsewhere.example is not a domain of this organisation"}
+    ]
+
+
+def test_a_host_is_found_in_any_case_and_with_its_trailing_dot(read_api, acme):
+    decision = read_api.post(
+        "/api/v1/resolve/", {**DOWNLOAD, "host": "GET.Acme.Test."}, format="json"
+    ).json()
+
+    assert decision["status"] == 307
+
+
+def test_a_path_without_its_leading_slash_is_explained(read_api, acme):
+    response = read_api.post("/api/v1/resolve/", {**DOWNLOAD, "path": "cli/1.0"}, format="json")
+
+    assert response.json()["errors"] == [
+        {"field": "path", "message": "must start with /, e.g. /cli/1.2.0/cli.tgz"}
+    ]

@@ -1,6 +1,6 @@
 """Revisions through the API: list, show, roll back."""
 
-from apps.packages.models import Rule
+from apps.packages.models import Revision, Rule
 
 OLD = "https://raw.example.com/acme/install.sh"
 
@@ -59,3 +59,16 @@ def test_revisions_filter_by_package(api, acme):
     listed = api.get("/api/v1/revisions/", {"package": "install-script"}).json()["results"]
 
     assert [(r["object_type"], r["object_id"]) for r in listed] == [("rule", rule.id)]
+
+
+def test_a_patch_that_changes_nothing_records_no_revision(api, acme):
+    rule = Rule.objects.get(domain__organisation=acme, package__key="app-image")
+    package = rule.package
+    revisions = Revision.objects.filter(organisation=acme).count()
+
+    same_rule = api.patch(f"/api/v1/rules/{rule.id}/", {"registry": "ghcr.io"}, format="json")
+    nothing = api.patch(f"/api/v1/rules/{rule.id}/", {}, format="json")
+    same_name = api.patch(f"/api/v1/packages/{package.id}/", {"name": package.name}, format="json")
+
+    assert [r.status_code for r in (same_rule, nothing, same_name)] == [200, 200, 200]
+    assert Revision.objects.filter(organisation=acme).count() == revisions

@@ -51,6 +51,15 @@ def test_every_operation_documents_the_error_body(schema):
             assert content["schema"] == {"$ref": "#/components/schemas/Errors"}, name
 
 
+def test_a_rollback_documents_its_conflict_with_the_error_body(schema):
+    """A rollback of an object changed since answers 409 (services.Conflict)."""
+    conflict = schema["paths"]["/api/v1/revisions/{id}/rollback/"]["post"]["responses"]["409"]
+
+    assert conflict["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Errors"
+    }
+
+
 def test_the_analytics_exports_are_documented_as_streamed_csv_and_ndjson(schema):
     exports = {
         path: list(

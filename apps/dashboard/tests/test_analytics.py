@@ -65,6 +65,34 @@ def test_it_says_what_is_wrong_with_a_bad_range(signed_in):
     assert response.context["form"].errors["start"]
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [("0001-01-01", "0001-12-31", "start"), ("2026-01-01", "9999-12-31", "end")],
+)
+def test_a_day_outside_the_years_analytics_cover_is_explained(signed_in, start, end, field):
+    response = signed_in("member").get(reverse("analytics"), {"start": start, "end": end})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == ["must be between 2000-01-01 and 2999-12-31"]
+    assert "report" not in response.context
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "interval"),
+    [("2000-01-01", "2999-12-31", "day"), ("2025-01-01", "2026-12-31", "hour")],
+)
+def test_a_range_with_more_periods_than_a_chart_shows_asks_for_a_longer_interval(
+    signed_in, start, end, interval
+):
+    query = {"start": start, "end": end, "interval": interval}
+    response = signed_in("member").get(reverse("analytics"), query)
+
+    assert response.status_code == 200
+    [error] = response.context["form"].errors["interval"]
+    assert f"by {interval} are more than the 10,000 points a chart shows" in error
+    assert "report" not in response.context
+
+
 def test_it_exports_the_raw_events_as_csv_and_ndjson(signed_in, acme, globex):
     now = datetime.now(UTC)
     partitions.ensure_months([partitions.month_start(now.date())])
@@ -94,6 +122,18 @@ def test_it_exports_the_raw_events_as_csv_and_ndjson(signed_in, acme, globex):
 
 def test_an_unknown_export_format_is_not_found(signed_in):
     assert signed_in("member").get(reverse("analytics-export", args=["xml"])).status_code == 404
+
+
+def test_an_export_with_a_bad_parameter_says_which_and_why(signed_in):
+    query = {"start": "2026-13-45", "country": "Germany"}
+    response = signed_in("member").get(reverse("analytics-export", args=["csv"]), query)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain"
+    assert response.content.decode().splitlines() == [
+        "start: Enter a valid date.",
+        "country: Enter a two-letter country code.",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,9 @@
+from datetime import UTC, datetime
+
+import pytest
 from django.urls import reverse
 
+from apps.analytics import retention
 from apps.analytics.models import AnalyticsSettings
 
 PRIVACY = ["collect_country", "collect_asn", "collect_referer"]
@@ -46,3 +50,28 @@ def test_a_member_sees_the_settings_disabled(signed_in):
 
     assert all(field.disabled for field in response.context["form"].fields.values())
     assert "Save" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("days", "reason"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("1000000", "Ensure this value is less than or equal to 36500."),
+    ],
+)
+def test_a_retention_the_deletion_cannot_honour_is_refused(signed_in, acme, days, reason):
+    """0 days would delete every raw event while the pages say the default
+    applies; a million days is before year 1, which stopped retention for
+    every organisation."""
+    response = signed_in("admin").post(reverse("settings"), {"retention_days": days})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["retention_days"] == [reason]
+    assert AnalyticsSettings.for_organisation(acme.id).retention_days is None
+
+
+def test_the_longest_retention_allowed_still_runs_for_every_organisation(signed_in, acme):
+    signed_in("admin").post(reverse("settings"), {"retention_days": "36500"})
+
+    assert retention.apply(datetime.now(UTC)) == 0
+    assert AnalyticsSettings.for_organisation(acme.id).retention_days == 36500

@@ -7,7 +7,7 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Q
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 
 from apps.accounts.roles import READ, role_required
@@ -161,9 +161,14 @@ def package_suggestions(request):
 @role_required(READ)
 def export(request, fmt: str):
     """Raw events of the period that the filters keep, streamed as CSV or NDJSON."""
-    form = _filters(request, AnalyticsSettings.for_organisation(request.organisation.id))
-    if fmt not in EXPORTS or form.errors:
+    if fmt not in EXPORTS:
         raise Http404("No such export")
+    form = _filters(request, AnalyticsSettings.for_organisation(request.organisation.id))
+    if form.errors:
+        problems = "".join(
+            f"{field}: {error}\n" for field, errors in form.errors.items() for error in errors
+        )
+        return HttpResponseBadRequest(problems, content_type="text/plain")
     generate, content_type = EXPORTS[fmt]
     selected = _selection(form)
     response = StreamingHttpResponse(

@@ -11,9 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from apps.accounts.models import Organisation, User
+from apps.gateway import probes
 from apps.gateway.routing import VERSION_KEY
 from apps.packages import services
-from apps.packages.models import Backend, PrimaryHealth, Revision
+from apps.packages.health import observe
+from apps.packages.models import Backend, PrimaryHealth, Revision, Rule
 from apps.packages.signals import backend_health_changed
 from apps.packages.tasks import check_backend_health
 
@@ -158,3 +160,13 @@ def test_the_beat_runs_the_checks(settings):
 
     assert entry["task"] == "apps.packages.tasks.check_backend_health"
     assert entry["schedule"] == settings.BACKEND_HEALTH_INTERVAL
+
+
+def test_a_rule_deleted_during_a_round_of_checks_is_left_out(rule):
+    """Its primary's health had nothing to attach to: the round failed with
+    an IntegrityError, losing every check after it (seen after an import)."""
+    deleted = Rule.objects.get(id=rule.id)
+    Rule.objects.filter(id=rule.id).delete()
+
+    assert observe(deleted, None, probes.failed("gone")) is False
+    assert not PrimaryHealth.objects.filter(rule_id=rule.id).exists()

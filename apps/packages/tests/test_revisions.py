@@ -104,7 +104,12 @@ def test_rolling_back_a_deleted_rule_brings_it_back_with_its_id(imported, by_ada
 
 
 def test_rolling_back_a_created_rule_deletes_it(imported, by_ada):
-    form = {"type": "pixel-v1", "domain": "get.acme.test", "package-id": "px2"}
+    form = {
+        "type": "pixel-v1",
+        "domain": "get.acme.test",
+        "package-id": "px2",
+        "incoming-path": "/px2.png",
+    }
     rule = services.create_rule(imported, by_ada, form)
 
     services.rollback(Revision.objects.get(action="create", object_id=rule.id), by_ada)
