@@ -71,3 +71,46 @@ def test_a_member_sees_no_rollback_button_there(signed_in, acme):
     page = signed_in("member").get(reverse("revision", args=[revision.id])).content.decode()
 
     assert "Roll back" not in page
+
+
+def tools(count: int, changed: int | None = None) -> dict:
+    """A manifest of `count` file rules on one domain; rule `changed` to a mirror."""
+    rules = [
+        {
+            "type": "file-v1",
+            "domain": "many.acme.test",
+            "package-id": f"tool-{n}",
+            "incoming-path": f"/tool-{n}/{{version}}/{{file}}",
+            "outgoing-url": (
+                MIRROR if n == changed else f"https://dl.example/tool-{n}/{{version}}/{{file}}"
+            ),
+        }
+        for n in range(count)
+    ]
+    return {"rules": rules}
+
+
+def test_a_large_import_lists_its_changes_only_a_page_at_a_time(signed_in, acme):
+    _, created = services.import_manifest(acme, services.SYSTEM, tools(120), verify_domains=True)
+    _, changed = services.import_manifest(acme, services.SYSTEM, tools(120, changed=7))
+    client = signed_in("member")
+
+    response = client.get(reverse("revision", args=[changed.id]))
+
+    rule = acme.packages.get(key="tool-7").rules.get()
+    shown = {c.field: c.after for c in response.context["changes"]}
+    assert shown[f"domains › many.acme.test › #{rule.id} › rule › outgoing-url"] == MIRROR
+    assert len(shown) == 3  # and the import's lists of what it created, empty
+    page = response.content.decode()
+    assert "3 fields changed; only they are listed" in page
+    assert "unchanged are left out" in page
+
+    everything = client.get(reverse("revision", args=[created.id]))
+    shown = everything.context["changes"]
+    total = everything.context["page"].paginator.count
+    assert len(shown) == 200 < total
+    assert all(c.changed for c in shown)
+    pages = everything.context["page"].paginator.num_pages
+    last = client.get(reverse("revision", args=[created.id]), {"page": pages})
+    assert len(last.context["changes"]) == total - 200 * (pages - 1)
+    assert 'rel="next"' in everything.content.decode()

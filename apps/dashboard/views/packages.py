@@ -317,22 +317,33 @@ def package_delete(request, package_id: int):
 
 @role_required(READ)
 def revision_detail(request, revision_id: int):
-    """What a revision changed: every field of its object before and after."""
+    """What a revision changed: every field of its object before and after,
+    or, for one as large as an import of thousands of rules, the changed
+    fields only; a page at a time."""
     revision = get_object_or_404(
         Revision.objects.select_related("reverts"),
         id=revision_id,
         organisation=request.organisation,
     )
     changes = compare(revision.before, revision.after)
+    changed = [change for change in changes if change.changed]
+    shown = changes if len(changes) <= CONTEXT_FIELDS else changed
+    page = Paginator(shown, FIELDS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/revision.html",
         {
             "revision": revision,
-            "changes": changes,
-            "changed": sum(change.changed for change in changes),
+            "changes": page.object_list,
+            "page": page,
+            "changed": len(changed),
+            "unchanged_hidden": len(changes) - len(shown),
         },
     )
+
+
+CONTEXT_FIELDS = 500  # up to this many fields, the unchanged ones are shown too
+FIELDS_PER_PAGE = 200
 
 
 @require_POST
