@@ -438,19 +438,22 @@ def _day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def _runs(days: list[date], field: str) -> Q:
-    """`field` (a moment) within one of `days` (see `_ranges`)."""
+def _runs(days: list[date], field: str, moments: bool = True) -> Q:
+    """`field` within one of `days` (see `_ranges`): a moment, or a date when
+    not `moments`. One condition per run, not per day: a range of years is
+    hundreds of thousands of days."""
     found = Q()
-    for first, end in _ranges(days):
+    for first, end in _ranges(days, moments):
         found |= Q(**{f"{field}__gte": first, f"{field}__lt": end})
     return found
 
 
-def _ranges(days: list[date]) -> list[tuple[datetime, datetime]]:
-    """The sorted `days` as few [start, end) ranges of moments as they allow:
-    an index then scans those days only, not what lies between them."""
-    runs = _runs_of(days)
-    return [(_midnight(first), _midnight(last + timedelta(days=1))) for first, last in runs]
+def _ranges(days: list[date], moments: bool = True) -> list[tuple[Any, Any]]:
+    """The sorted `days` as few [start, end) ranges of moments (or of dates)
+    as they allow: an index then scans those days only, not what lies
+    between them."""
+    bound = _midnight if moments else (lambda day: day)
+    return [(bound(first), bound(last + timedelta(days=1))) for first, last in _runs_of(days)]
 
 
 def _runs_of(days: list[date]) -> list[tuple[date, date]]:
@@ -468,11 +471,9 @@ def _sources_of_days(organisation_id, days, packages):
 
     from .models import SourceDay
 
-    # Runs, not a list of days: a range of years is hundreds of thousands of days.
-    runs = Q()
-    for first, last in _runs_of(days):
-        runs |= Q(day__range=(first, last))
-    sources = SourceDay.objects.filter(runs, organisation_id=organisation_id)
+    sources = SourceDay.objects.filter(
+        _runs(days, "day", moments=False), organisation_id=organisation_id
+    )
     if packages is not None:
         sources = sources.filter(package__in=packages)
     daily = sources.values("day").annotate(n=Count("source_id", distinct=True))
