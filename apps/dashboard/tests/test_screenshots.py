@@ -153,7 +153,8 @@ def test_with_javascript_off_every_figure_is_readable(gateway_server):  # noqa: 
         page.goto(pages["package"])
         assert page.locator("#package-downloads").inner_text() == str(CLI_DOWNLOADS)
         page.get_by_text("Downloads per day as a table").click()
-        assert page.get_by_role("cell", name=str(7 + 29)).is_visible()
+        per_day = page.locator("details", has_text="Downloads per day as a table")
+        assert per_day.get_by_role("cell", name=str(7 + 29), exact=True).is_visible()
 
         page.goto(pages["packages"])
         assert page.get_by_role("img", name=f"{CLI_DOWNLOADS} downloads in 30 days").is_visible()
