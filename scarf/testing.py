@@ -258,6 +258,44 @@ def runtime_python() -> Path:
     return venv / "bin/python"
 
 
+class Celery:
+    """A Celery worker and beat from `python`'s venv, as docker-compose runs them."""
+
+    def __init__(self, python: Path | str, env: dict[str, str], tmp_path: Path):
+        self.python, self.env, self.tmp_path = Path(python), env, tmp_path
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, concurrency: int = 2) -> Celery:
+        celery = str(self.python.parent / "celery")
+        schedule = str(self.tmp_path / "celerybeat-schedule")
+        for name, command in {
+            "worker": [celery, "-A", "scarf", "worker", "--loglevel", "INFO"]
+            + ["-c", str(concurrency)],
+            "beat": [celery, "-A", "scarf", "beat", "--loglevel", "INFO", "-s", schedule],
+        }.items():
+            with open(self.tmp_path / f"{name}.log", "wb") as log:
+                self.processes[name] = subprocess.Popen(
+                    command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                )
+        return self
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"---- {name}\n" + (self.tmp_path / f"{name}.log").read_text(errors="replace")[-3000:]
+            for name in self.processes
+        )
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 class RedisServer:
     """A Redis of a test's own, which the test may stop and start again (same port)."""
 

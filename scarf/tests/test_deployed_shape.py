@@ -26,7 +26,7 @@ import pytest
 
 from apps.webhooks.tests.conftest import Receiver
 from scarf.ports import free_port
-from scarf.testing import BASE_DIR, RedisServer, wait_until_serving
+from scarf.testing import BASE_DIR, Celery, RedisServer, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,8 @@ class Deployment:
             "OUTBOX_RELAY_INTERVAL": "1",
             "DNS_RESOLVERS": "127.0.0.1:9",
         }
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.web: subprocess.Popen | None = None
+        self.celery = Celery(python, self.env, tmp_path)
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -82,38 +83,31 @@ class Deployment:
     def start(self) -> Deployment:
         migrated = self.run("manage.py", "migrate", "--noinput")
         assert migrated.returncode == 0, migrated.stderr
-        celery = str(self.python.parent / "celery")
-        beat_schedule = str(self.tmp_path / "celerybeat-schedule")
-        for name, command in {
-            "web": [str(self.python), "-m", "scarf.serving"],
-            "worker": [celery, "-A", "scarf", "worker", "--loglevel", "INFO", "-c", "2"],
-            "beat": [celery, "-A", "scarf", "beat", "--loglevel", "INFO", "-s", beat_schedule],
-        }.items():
-            log = open(self.tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
-            self.processes[name] = subprocess.Popen(
-                command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        with open(self.tmp_path / "web.log", "wb") as log:
+            self.web = subprocess.Popen(
+                [str(self.python), "-m", "scarf.serving"],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
-        wait_until_serving(f"http://127.0.0.1:{self.port}/healthz", self.processes["web"])
+        self.celery.start()
+        wait_until_serving(f"http://127.0.0.1:{self.port}/healthz", self.web)
         return self
 
     def alive(self) -> dict[str, bool]:
-        return {name: process.poll() is None for name, process in self.processes.items()}
+        processes = {"web": self.web, **self.celery.processes}
+        return {name: process.poll() is None for name, process in processes.items()}
 
     def logs(self) -> str:
-        return "\n".join(
-            f"---- {name}\n" + (self.tmp_path / f"{name}.log").read_text(errors="replace")[-3000:]
-            for name in self.processes
-        )
+        web = (self.tmp_path / "web.log").read_text(errors="replace")[-3000:]
+        return f"---- web\n{web}\n{self.celery.logs()}"
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if self.web is not None and self.web.poll() is None:
+            self.web.terminate()
+            self.web.wait(15)
+        self.celery.stop()
         self.redis.stop()
         self.broker.stop()
 

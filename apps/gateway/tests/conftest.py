@@ -140,7 +140,13 @@ class Edge:
 
 
 @pytest.fixture
-def edge(gateway_server, pebble, tmp_path, server_python):
+def edge_env() -> dict[str, str]:
+    """More environment for the edge's services (a test module may override it)."""
+    return {}
+
+
+@pytest.fixture
+def edge(gateway_server, pebble, tmp_path, server_python, edge_env):
     """Caddy as the one trusted proxy; the dashboard over HTTPS only (HTTPS=true)."""
     env = {
         **gateway_server.env,
@@ -148,6 +154,7 @@ def edge(gateway_server, pebble, tmp_path, server_python):
         "DASHBOARD_HOSTS": DASHBOARD,
         "ALLOWED_HOSTS": DASHBOARD,
         "HTTPS": "true",
+        **edge_env,
     }
     gateway = ProductionServer(env, tmp_path, python=server_python)
     dashboard = DashboardServer(env, tmp_path, python=server_python)
@@ -161,6 +168,7 @@ def edge(gateway_server, pebble, tmp_path, server_python):
     )
     for server in (gateway, dashboard):
         server.env["PUBLIC_HTTPS_PORT"] = str(caddy.https_port)
+        server.env["SITE_URL"] = f"https://{DASHBOARD}:{caddy.https_port}"
     dashboard.env["CADDY_STORAGE"] = str(caddy.storage)  # the domains' certificates
     tunnel = None
     try:
