@@ -66,6 +66,18 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30)
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+def eventually(probe, timeout: float = 60.0, what: str = ""):
+    """probe()'s first truthy value, asked again until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        time.sleep(0.25)
+
+
 class Server:
     """The product running as a subprocess (`manage.py serve`)."""
 

@@ -16,7 +16,6 @@ import json
 import re
 import subprocess
 import threading
-import time
 import urllib.parse
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +25,7 @@ import pytest
 
 from apps.webhooks.tests.conftest import Receiver
 from scarf.ports import free_port
-from scarf.testing import BASE_DIR, Celery, RedisServer, wait_until_serving
+from scarf.testing import BASE_DIR, Celery, RedisServer, eventually, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -177,18 +176,6 @@ def gateway_get(port: int, host: str, path: str) -> tuple[int, str]:
     response.read()
     connection.close()
     return response.status, response.headers.get("Location", "")
-
-
-def eventually(probe, timeout: float = 60.0, what: str = ""):
-    """probe()'s first truthy value, asked again until `timeout` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.25)
 
 
 def file_server(root: Path) -> str:

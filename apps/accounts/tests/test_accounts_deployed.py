@@ -10,13 +10,16 @@ var/test-artifacts/dashboard/deployed-accounts/."""
 
 from __future__ import annotations
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.conf import settings
 from django.db import connections
+from django.test import Client
 
-from apps.accounts.models import Membership, Organisation
+from apps.accounts.models import ApiToken, Membership, Organisation
 from apps.accounts.tests.test_passkeys import add_virtual_authenticator
 from apps.accounts.tests.two_factor import PASSWORD, totp, unspent_code
 from apps.dashboard.tests.browser import ARTIFACTS, screenshot
@@ -27,7 +30,10 @@ from apps.dashboard.tests.deployed import (  # noqa: F401 - the deployed shape's
     edge_browser,
     edge_env,
 )
-from apps.gateway.tests.conftest import DOMAIN, edge, gateway_server  # noqa: F401
+from apps.gateway.tests.clients.test_production_topology import EdgeConnection
+from apps.gateway.tests.conftest import DASHBOARD, DOMAIN, edge, gateway_server  # noqa: F401
+from apps.packages.manifests import import_manifest
+from scarf.testing import eventually, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -168,3 +174,109 @@ def test_a_maintainer_protects_the_account_and_the_organisation(deployed, tmp_pa
         page.get_by_text("Acme requires two-factor authentication").wait_for()
         screenshot(page, "6-member-without-two-factor-refused", FOLDER)
     assert violations == []
+
+
+GITHUB = "https://github.com/acme/cli/releases/download/v{version}/{file}"
+MIRROR = "https://mirror.example/cli/{version}/{file}"
+DOWNLOAD = "/cli/1.0/cli.tgz"
+
+
+@pytest.fixture
+def acme_with_a_rule(transactional_db):
+    """Ada owns Acme, whose `cli` downloads on get.acme.test go to GitHub."""
+    ada = make_user(EMAIL)
+    acme = Organisation.create_for(ada, "Acme")
+    rule = {
+        "type": "file-v1",
+        "domain": DOMAIN,
+        "package-id": "cli",
+        "incoming-path": "/cli/{version}/{file}",
+        "outgoing-url": GITHUB,
+    }
+    import_manifest(acme, {"rules": [rule]}, verify_domains=True)
+    return ada, acme
+
+
+def download_location(site) -> str:
+    """Where the gateway sends a download, asked over HTTPS through the edge."""
+    connection = EdgeConnection(site.edge, DOMAIN)
+    connection.request("GET", DOWNLOAD, headers={"User-Agent": "curl/8.5.0"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 307
+    return response.getheader("Location")
+
+
+def stale_session_cookie(user, site) -> dict:
+    """A session whose last password check was longer ago than REAUTH_MINUTES."""
+    client = sign_in(Client(), user, checked_seconds_ago=settings.REAUTH_MINUTES * 60 + 60)
+    name = settings.SESSION_COOKIE_NAME
+    return {"name": name, "value": client.cookies[name].value, "url": site.url("/")}
+
+
+def api_patch(site, path: str, token: str, body: dict) -> tuple[int, dict]:
+    connection = EdgeConnection(site.edge, DASHBOARD)
+    connection.request(
+        "PATCH",
+        "/api/v1/" + path,
+        json.dumps(body),
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    response = connection.getresponse()
+    answer = json.loads(response.read() or b"{}")
+    connection.close()
+    return response.status, answer
+
+
+def test_a_stale_session_confirms_before_a_switch_and_the_owners_can_undo_it(
+    deployed,  # noqa: F811
+    acme_with_a_rule,
+    tmp_path,
+):
+    ada, acme = acme_with_a_rule
+    cookie = stale_session_cookie(ada, deployed)
+    _token, secret = ApiToken.issue(acme, ada, name="ci", scope="write")
+    rule_id = acme.packages.get(key="cli").rules.get().id
+    assert (
+        download_location(deployed) == "https://github.com/acme/cli/releases/download/v1.0/cli.tgz"
+    )
+
+    with dashboard_page(deployed, tmp_path, FOLDER) as page:
+        violations = watch_the_policy(page)
+        page.context.add_cookies([cookie])
+        page.goto("/")
+        page.get_by_role("link", name="cli").first.click()
+        page.get_by_role("link", name="Switch backend").click()
+        page.get_by_label("Outgoing URL").fill(MIRROR)
+        page.get_by_role("button", name="Preview the change").click()
+        page.get_by_role("heading", name="Confirm Access").wait_for()
+        screenshot(page, "7-asked-again-before-a-switch", FOLDER)
+        confirm_password_if_asked(page)  # then the preview is shown, as asked
+        page.get_by_role("button", name="Save and go live").click()
+        page.get_by_text("the gateway uses the new backend now").wait_for()
+        assert eventually(lambda: download_location(deployed).startswith("https://mirror.example/"))
+
+        (message,) = deployed.emails_about("[Acme] Where downloads go")
+        body = message.get_content()
+        assert message["To"] == EMAIL
+        assert f"outgoing-url: {GITHUB} → {MIRROR}" in body
+        assert re.search(rf"By:\s+{re.escape(EMAIL)}", body)
+        assert re.search(r"From:\s+127\.0\.0\.0/24", body)  # as the edge saw the browser
+        undo = re.search(r"To undo it: (\S+)", body).group(1)
+        assert undo.startswith(deployed.url("/revisions/"))  # the public HTTPS URL, with its port
+
+        page.goto(undo)
+        page.get_by_role("button", name="Roll back").first.click()
+        page.get_by_text("Rolled back").wait_for()
+        screenshot(page, "8-switch-undone-from-the-email", FOLDER)
+        assert eventually(lambda: download_location(deployed).startswith("https://github.com/"))
+    assert violations == []
+
+    # The API is unaffected by how long ago anyone typed a password: the token is the credential.
+    status, answer = api_patch(deployed, f"rules/{rule_id}/", secret, {"outgoing-url": MIRROR})
+    assert status == 200, answer
+    assert eventually(lambda: download_location(deployed).startswith("https://mirror.example/"))
+    # The switch, its rollback, and the API's switch.
+    *_, by_the_api = deployed.emails_about("Where downloads go", count=3)
+    assert re.search(r"By:\s+token ci \(gw_", by_the_api.get_content())

@@ -10,17 +10,18 @@ Mail goes to files (EMAIL_FILE_PATH) that the tests read."""
 from __future__ import annotations
 
 import email
+import email.policy
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import Message
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from apps.dashboard.tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_page
 from apps.gateway.tests.conftest import DASHBOARD, DOMAIN, Edge
-from scarf.testing import Celery
+from scarf.testing import Celery, eventually
 
 
 @dataclass
@@ -32,16 +33,25 @@ class Deployed:
     def url(self, path: str = "") -> str:
         return self.edge.url(path, DASHBOARD)
 
-    def emails(self) -> list[Message]:
-        """Every message sent so far, oldest first."""
+    def emails(self) -> list[EmailMessage]:
+        """Every message sent so far, oldest first (headers decoded)."""
         files = sorted(self.mail.glob("*.log"), key=lambda path: path.stat().st_mtime_ns)
         messages = []
         for path in files:
             # The file backend writes each message followed by a line of dashes.
-            for raw in path.read_text().split("\n" + "-" * 79 + "\n"):
+            for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
                 if raw.strip():
-                    messages.append(email.message_from_string(raw))
+                    messages.append(email.message_from_bytes(raw, policy=email.policy.default))
         return messages
+
+    def emails_about(self, subject: str, count: int = 1) -> list[EmailMessage]:
+        """The first `count` messages whose subject has `subject`, once sent."""
+
+        def sent() -> list[EmailMessage] | None:
+            about = [message for message in self.emails() if subject in message["Subject"]]
+            return about[:count] if len(about) >= count else None
+
+        return eventually(sent, what=f"{count} e-mails about {subject!r}")
 
 
 @pytest.fixture

@@ -63,6 +63,29 @@ def test_the_switch_goes_through_once_the_password_is_given(stale, rule):
     assert response["Location"] == reverse("package", args=[rule.package_id])
 
 
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("rule-edit", {"outgoing_url": NEW_URL}),  # the preview
+        ("tokens", {"name": "", "scope": "write"}),  # a form error
+        ("domains", {"hostname": "not a host"}),
+    ],
+)
+def test_the_page_a_replayed_post_shows_posts_back_to_its_own_view(stale, rule, name, data):
+    """After the password, the held POST is answered at the password page's
+    address: a form without an action would post there, not to its view."""
+    args = [rule.id] if name == "rule-edit" else []
+    path = reverse(name, args=args)
+    fields = edit_form(rule, **data) if name == "rule-edit" else data
+    asked = stale.post(path, fields)
+
+    page = stale.post(asked["Location"], {"password": "correct horse battery"})
+
+    assert page.status_code == 200
+    actions = re.findall(r'<form [^>]*method="post" action="([^"]*)"', page.content.decode())
+    assert path in actions
+
+
 def test_a_wrong_password_changes_nothing(stale, rule):
     asked = switch(stale, rule)
 
