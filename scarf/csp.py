@@ -1,10 +1,11 @@
 """Content-Security-Policy for everything Django answers (dashboard, API, admin).
 
 Pages load scripts and styles from our own origin only: no inline script, no
-inline style, no `eval`, no framing, forms post back to us. An injected
-`<script>` or `onclick=` in a page therefore does not run. A view that needs
-more (the API's Swagger page loads its bundle from a CDN) says so with
-`@content_security_policy(...)`; the gateway's domains never pass through here.
+inline style, no `eval`, no framing, forms post back to us (or go on to a
+configured forge to sign in). An injected `<script>` or `onclick=` in a page
+therefore does not run. A view that needs more (Swagger UI styles elements
+inline) says so with `@content_security_policy(...)`; the gateway's domains
+never pass through here.
 """
 
 from __future__ import annotations

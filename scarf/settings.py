@@ -229,22 +229,32 @@ def _forge(client_id: str, secret: str, **extra) -> dict:
     return {"APPS": apps, **extra}
 
 
+# GITHUB_URL: a GitHub Enterprise server (its API under /api/v3); GITLAB_URL: a
+# self-managed GitLab.
+GITHUB_URL = os.environ.get("GITHUB_URL", "https://github.com").rstrip("/")
+GITLAB_URL = os.environ.get("GITLAB_URL", "https://gitlab.com").rstrip("/")
 SOCIALACCOUNT_PROVIDERS = {
-    # GITHUB_URL: a GitHub Enterprise server (its API under /api/v3); unset, github.com.
     "github": _forge(
         os.environ.get("GITHUB_CLIENT_ID", ""),
         os.environ.get("GITHUB_CLIENT_SECRET", ""),
         SCOPE=["read:user", "user:email"],
-        **({"GITHUB_URL": os.environ["GITHUB_URL"]} if os.environ.get("GITHUB_URL") else {}),
+        # Given, even as github.com, allauth would ask GITHUB_URL/api/v3.
+        **({"GITHUB_URL": GITHUB_URL} if os.environ.get("GITHUB_URL") else {}),
     ),
-    # GITLAB_URL: a self-managed GitLab; unset, gitlab.com.
     "gitlab": _forge(
         os.environ.get("GITLAB_CLIENT_ID", ""),
         os.environ.get("GITLAB_CLIENT_SECRET", ""),
         SCOPE=["read_user"],
-        GITLAB_URL=os.environ.get("GITLAB_URL", "https://gitlab.com").rstrip("/"),
+        GITLAB_URL=GITLAB_URL,
     ),
 }
+# The forges people sign in with: "Sign in with …" is a form whose answer
+# redirects to the forge, which the policy's form-action must allow.
+SIGN_IN_FORGES = [
+    url
+    for url, provider in ((GITHUB_URL, "github"), (GITLAB_URL, "gitlab"))
+    if SOCIALACCOUNT_PROVIDERS[provider]["APPS"]
+]
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -282,11 +292,12 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Scripts and styles from our origin only (no inline code, no eval), no framing,
-# forms post back here (scarf/csp.py).
+# forms post back here or go on to a forge to sign in (scarf/csp.py).
+_FORM_ACTION = " ".join(["'self'", *SIGN_IN_FORGES])
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    f"form-action {_FORM_ACTION}; frame-ancestors 'none'"
 )
 # Largest request body Django reads (the API's JSON included), in bytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BODY", str(5 * 1024 * 1024)))

@@ -188,3 +188,29 @@ def test_behind_tls_a_plain_http_request_is_redirected_to_https(https_server):
 
     assert response.status == 301
     assert response.getheader("Location") == "https://localhost/accounts/login/"
+
+
+def policy(env) -> str:
+    shown = manage(
+        env,
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.CONTENT_SECURITY_POLICY)",
+    )
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
+
+
+def test_forms_may_go_on_to_the_configured_forges_only(tmp_path):
+    """ "Sign in with GitHub" is a form answered by a redirect to GitHub, which
+    the browser checks against form-action: without the forge there, the button
+    does nothing."""
+    configured = production_env(
+        tmp_path,
+        GITHUB_CLIENT_ID="id",
+        GITLAB_CLIENT_ID="id",
+        GITLAB_URL="https://gitlab.example.org/",
+    )
+
+    assert "form-action 'self' https://github.com https://gitlab.example.org;" in policy(configured)
+    assert "form-action 'self';" in policy(production_env(tmp_path))

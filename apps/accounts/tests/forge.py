@@ -31,6 +31,7 @@ class Forge:
         self.user = user
         self.emails = emails
         self.codes: set[str] = set()
+        self.redirect_uris: list[str] = []  # as the product sent them, which GitHub checks
         self.tokens: set[str] = set()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,6 +49,7 @@ class Forge:
     def authorize(self, query: dict) -> str:
         """Where the browser goes back to: the client's redirect URI with a code."""
         assert query["client_id"] == [CLIENT_ID]
+        self.redirect_uris.append(query["redirect_uri"][0])
         code = secrets.token_urlsafe(16)
         self.codes.add(code)
         back = {"code": code, "state": query["state"][0]}

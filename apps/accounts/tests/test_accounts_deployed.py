@@ -20,6 +20,8 @@ from django.db import connections
 from django.test import Client
 
 from apps.accounts.models import ApiToken, Membership, Organisation
+from apps.accounts.tests.forge import CLIENT_ID, CLIENT_SECRET, Forge
+from apps.accounts.tests.test_forge_sign_in import ADA, address
 from apps.accounts.tests.test_passkeys import add_virtual_authenticator
 from apps.accounts.tests.two_factor import PASSWORD, totp, unspent_code
 from apps.dashboard.tests.browser import ARTIFACTS, screenshot
@@ -27,8 +29,7 @@ from apps.dashboard.tests.conftest import make_user
 from apps.dashboard.tests.deployed import (  # noqa: F401 - the deployed shape's fixtures
     dashboard_page,
     deployed,
-    edge_browser,
-    edge_env,
+    deployed_env,
 )
 from apps.gateway.tests.clients.test_production_topology import EdgeConnection
 from apps.gateway.tests.conftest import DASHBOARD, DOMAIN, edge, gateway_server  # noqa: F401
@@ -50,6 +51,25 @@ def watch_the_policy(page) -> list[str]:
         ),
     )
     return violations
+
+
+@pytest.fixture
+def github():
+    """A stand-in GitHub where Ada is signed in, with her address verified."""
+    forge = Forge(ADA, address(EMAIL, verified=True)).start()
+    yield forge
+    forge.stop()
+
+
+@pytest.fixture
+def edge_env(tmp_path, github):
+    """Sign-in with GitHub configured, as a self-hoster does, by environment."""
+    return {
+        **deployed_env(tmp_path),
+        "GITHUB_URL": github.url,
+        "GITHUB_CLIENT_ID": CLIENT_ID,
+        "GITHUB_CLIENT_SECRET": CLIENT_SECRET,
+    }
 
 
 def outside_the_browsers_loop(function, *args):
@@ -280,3 +300,28 @@ def test_a_stale_session_confirms_before_a_switch_and_the_owners_can_undo_it(
     # The switch, its rollback, and the API's switch.
     *_, by_the_api = deployed.emails_about("Where downloads go", count=3)
     assert re.search(r"By:\s+token ci \(gw_", by_the_api.get_content())
+
+
+def test_an_existing_maintainer_links_github_and_signs_in_with_it(
+    deployed,  # noqa: F811
+    acme_with_a_rule,
+    github,
+    tmp_path,
+):
+    with dashboard_page(deployed, tmp_path, FOLDER) as page:
+        violations = watch_the_policy(page)
+        page.goto("/accounts/login/")
+        page.get_by_role("button", name="Sign in with GitHub").click()
+        page.get_by_role("heading", name="Link your GitHub account?").wait_for()
+        screenshot(page, "9-link-github", FOLDER)
+        page.get_by_role("button", name="Link and sign in").click()
+        page.get_by_role("heading", name="Acme", level=1).wait_for()
+        log_out(page)
+
+        page.get_by_role("button", name="Sign in with GitHub").click()
+        page.get_by_role("heading", name="Acme", level=1).wait_for()
+        screenshot(page, "10-signed-in-with-github", FOLDER)
+    assert violations == []
+    # What GitHub compares with the app's registered callback: the public HTTPS address.
+    callback = deployed.url("/accounts/github/login/callback/")
+    assert github.redirect_uris == [callback, callback]

@@ -54,8 +54,9 @@ class Deployed:
         return eventually(sent, what=f"{count} e-mails about {subject!r}")
 
 
-@pytest.fixture
-def edge_env(tmp_path) -> dict[str, str]:
+def deployed_env(tmp_path: Path) -> dict[str, str]:
+    """The services' environment for these tests (mail to files, quick ingestion
+    and outbox relay); a module that needs more overrides `edge_env` with it."""
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
@@ -63,6 +64,11 @@ def edge_env(tmp_path) -> dict[str, str]:
         "OUTBOX_RELAY_AFTER": "1",
         "OUTBOX_RELAY_INTERVAL": "1",
     }
+
+
+@pytest.fixture
+def edge_env(tmp_path) -> dict[str, str]:
+    return deployed_env(tmp_path)
 
 
 @pytest.fixture
