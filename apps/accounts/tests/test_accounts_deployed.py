@@ -24,12 +24,13 @@ from apps.accounts.tests.forge import CLIENT_ID, CLIENT_SECRET, Forge
 from apps.accounts.tests.test_forge_sign_in import ADA, address
 from apps.accounts.tests.test_passkeys import add_virtual_authenticator
 from apps.accounts.tests.two_factor import PASSWORD, totp, unspent_code
-from apps.dashboard.tests.browser import ARTIFACTS, screenshot
+from apps.dashboard.tests.browser import ARTIFACTS, browser_page, screenshot
 from apps.dashboard.tests.conftest import make_user
 from apps.dashboard.tests.deployed import (  # noqa: F401 - the deployed shape's fixtures
     dashboard_page,
     deployed,
     deployed_env,
+    edge_browser,
 )
 from apps.gateway.tests.clients.test_production_topology import EdgeConnection
 from apps.gateway.tests.conftest import DASHBOARD, DOMAIN, edge, gateway_server  # noqa: F401
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.slow
 
 FOLDER = ARTIFACTS / "deployed-accounts"
 EMAIL = "ada@example.com"
+PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36"
 
 
 def watch_the_policy(page) -> list[str]:
@@ -325,3 +327,29 @@ def test_an_existing_maintainer_links_github_and_signs_in_with_it(
     # What GitHub compares with the app's registered callback: the public HTTPS address.
     callback = deployed.url("/accounts/github/login/callback/")
     assert github.redirect_uris == [callback, callback]
+
+
+def test_a_maintainer_signs_out_a_session_on_another_device(
+    deployed,  # noqa: F811
+    acme_with_a_rule,
+    tmp_path,
+):
+    with (
+        edge_browser(deployed.edge, tmp_path) as browser,
+        browser_page(browser, deployed.url(), FOLDER) as laptop,
+        browser_page(browser, deployed.url(), FOLDER, user_agent=PHONE) as phone,
+    ):
+        for device in (laptop, phone):
+            log_in(device)
+            device.get_by_role("heading", name="Acme", level=1).wait_for()
+
+        laptop.get_by_role("link", name="Sessions").click()
+        assert laptop.get_by_role("row", name=re.compile("Chrome on Android")).count() == 1
+        screenshot(laptop, "11-sessions", FOLDER)
+        laptop.get_by_role("button", name="Sign out all other sessions").click()
+        laptop.get_by_text("This session").wait_for()
+        assert laptop.get_by_role("row", name=re.compile("Android")).count() == 0
+
+        phone.goto("/")
+        phone.get_by_role("button", name="Log in", exact=True).wait_for()
+        assert phone.url.startswith(deployed.url("/accounts/login/"))

@@ -39,10 +39,12 @@ def test_the_sessions_page_lists_every_session(devices):
 
     page = laptop.get(reverse("usersessions_list")).content.decode()
 
-    assert LAPTOP in page
-    assert PHONE in page
+    assert ">Firefox on Linux</td>" in page  # the browser named, its User-Agent on hover
+    assert f'title="{LAPTOP}"' in page
+    assert ">Chrome on Android</td>" in page
     assert "198.51.100.7" in page
     assert "This session" in page
+    assert "just now" in page
 
 
 def test_one_session_is_signed_out_from_another(devices):

@@ -10,6 +10,7 @@ from django.utils.timesince import timesince
 
 from apps.packages.certificates import EdgeView, edge_view
 from apps.packages.models import Domain
+from apps.security.events import client_of
 
 register = template.Library()
 
@@ -28,3 +29,9 @@ def ago(moment: datetime | None) -> str:
     if (timezone.now() - moment).total_seconds() < 60:
         return "just now"
     return f"{timesince(moment)} ago"
+
+
+@register.filter
+def client(user_agent: str) -> str:
+    """`Chrome on Android` for a User-Agent string."""
+    return client_of(user_agent)
