@@ -331,6 +331,11 @@ class PackageChangeSerializer(serializers.Serializer):
     public_stats = serializers.BooleanField(required=False)
 
     def validate(self, data):
+        unchangeable = [field for field in self.initial_data if field not in self.fields]
+        if unchangeable:
+            # The id is in every URL its users download from: a new id is a new package.
+            reason = "cannot be changed (a PATCH changes name and public_stats)"
+            raise serializers.ValidationError(dict.fromkeys(unchangeable, reason))
         if not data:
             raise serializers.ValidationError("give name, public_stats or both")
         return data

@@ -12,15 +12,29 @@ def test_packages_filter_by_kind(api, acme):
     assert sorted(p["key"] for p in listed) == ["app-image", "tool-images"]
 
 
-def test_a_package_is_renamed_but_keeps_its_key(api, acme):
+def test_a_package_is_renamed(api, acme):
+    package = Package.objects.get(organisation=acme, key="cli")
+
+    response = api.patch(f"/api/v1/packages/{package.id}/", {"name": "Acme CLI"}, format="json")
+
+    assert response.json()["name"] == "Acme CLI"
+    assert response.json()["key"] == "cli"
+
+
+def test_its_key_cannot_be_changed_and_nothing_else_changes_with_it(api, acme):
+    """The key is in every rule and every URL users download from."""
     package = Package.objects.get(organisation=acme, key="cli")
 
     response = api.patch(
         f"/api/v1/packages/{package.id}/", {"name": "Acme CLI", "key": "x"}, format="json"
     )
 
-    assert response.json()["name"] == "Acme CLI"
-    assert response.json()["key"] == "cli"
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "key", "message": "cannot be changed (a PATCH changes name and public_stats)"}
+    ]
+    package.refresh_from_db()
+    assert (package.key, package.name) == ("cli", "acme-cli")
 
 
 def test_deleting_a_package_deletes_its_rules(api, acme):
