@@ -19,13 +19,14 @@ from django.db import connections
 from apps.accounts.models import Membership, Organisation
 from apps.accounts.tests.test_passkeys import add_virtual_authenticator
 from apps.accounts.tests.two_factor import PASSWORD, totp, unspent_code
-from apps.dashboard.tests.browser import ARTIFACTS, screenshot
+from apps.dashboard.tests.browser import ARTIFACTS, screenshot, watch_the_policy
 from apps.dashboard.tests.conftest import make_user
 from apps.dashboard.tests.deployed import (  # noqa: F401 - the deployed shape's fixtures
     dashboard_page,
     deployed,
     edge_browser,
     edge_env,
+    log_in,
 )
 from apps.gateway.tests.conftest import DOMAIN, edge, gateway_server  # noqa: F401
 
@@ -33,17 +34,6 @@ pytestmark = pytest.mark.slow
 
 FOLDER = ARTIFACTS / "deployed-accounts"
 EMAIL = "ada@example.com"
-
-
-def watch_the_policy(page) -> list[str]:
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and violations.append(message.text)
-        ),
-    )
-    return violations
 
 
 def outside_the_browsers_loop(function, *args):
@@ -63,13 +53,6 @@ def add_a_member(email: str) -> None:
     Membership.objects.create(
         user=make_user(email), organisation=Organisation.objects.get(name="Acme"), role="member"
     )
-
-
-def log_in(page, email: str = EMAIL) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
 
 
 def log_out(page) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.accounts.tests.two_factor import PASSWORD
 from apps.dashboard.tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_page
 from apps.gateway.tests.conftest import DASHBOARD, DOMAIN, Edge
 from scarf.testing import Celery
@@ -44,8 +45,8 @@ class Deployed:
         return messages
 
 
-@pytest.fixture
-def edge_env(tmp_path) -> dict[str, str]:
+def services_env(tmp_path: Path) -> dict[str, str]:
+    """The environment `edge_env` gives the services (for a module's own `edge_env` to extend)."""
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
@@ -53,6 +54,11 @@ def edge_env(tmp_path) -> dict[str, str]:
         "OUTBOX_RELAY_AFTER": "1",
         "OUTBOX_RELAY_INTERVAL": "1",
     }
+
+
+@pytest.fixture
+def edge_env(tmp_path) -> dict[str, str]:
+    return services_env(tmp_path)
 
 
 @pytest.fixture
@@ -105,3 +111,11 @@ def dashboard_page(deployed: Deployed, tmp_path: Path, folder: Path, **options):
         browser_page(browser, deployed.url(), folder, **options) as page,
     ):
         yield page
+
+
+def log_in(page, email: str = "ada@example.com") -> None:
+    """Sign in with the password on the login form (a second factor, if any, asked after)."""
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
