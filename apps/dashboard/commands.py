@@ -1,6 +1,6 @@
 """The copy-paste commands a package's users run, from its rules: concrete
 requests the rule answers (apps.gateway.engine.examples), never a raw
-template or regex."""
+template or regex, on the authority users reach the TLS edge at."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shlex
 
 from apps.gateway.engine.examples import example_request
 from apps.gateway.engine.manifest import parse_rule
+from apps.gateway.routing import public_authority
 from apps.packages.models import Rule
 
 
@@ -18,7 +19,7 @@ def commands_for(rule: Rule) -> list[str]:
     example = example_request(engine_rule)
     if example is None:
         return []
-    host = rule.domain.hostname
+    host = public_authority(rule.domain.hostname)  # the edge's port when not 443
     base = f"https://{host}"
     match rule.type:
         case "docker-v1" | "docker-v2":

@@ -150,9 +150,13 @@ class Routes:
 
 def https_url(request: Request) -> str:
     """The request's URL on HTTPS, at the edge's public port (PUBLIC_HTTPS_PORT)."""
+    return f"https://{public_authority(request.host)}{request.raw_target}"
+
+
+def public_authority(host: str) -> str:
+    """`host` as clients reach it on the TLS edge: with PUBLIC_HTTPS_PORT unless 443."""
     port = settings.PUBLIC_HTTPS_PORT
-    authority = request.host if port == 443 else f"{request.host}:{port}"
-    return f"https://{authority}{request.raw_target}"
+    return host if port == 443 else f"{host}:{port}"
 
 
 def build_entry(hostname: str) -> dict | None:

@@ -24,13 +24,14 @@ from apps.accounts.tests.forge import CLIENT_ID, CLIENT_SECRET, Forge
 from apps.accounts.tests.test_forge_sign_in import ADA, address
 from apps.accounts.tests.test_passkeys import add_virtual_authenticator
 from apps.accounts.tests.two_factor import PASSWORD, totp, unspent_code
-from apps.dashboard.tests.browser import ARTIFACTS, browser_page, screenshot
+from apps.dashboard.tests.browser import ARTIFACTS, browser_page, screenshot, watch_the_policy
 from apps.dashboard.tests.conftest import make_user
 from apps.dashboard.tests.deployed import (  # noqa: F401 - the deployed shape's fixtures
     dashboard_page,
     deployed,
     deployed_env,
     edge_browser,
+    log_in,
 )
 from apps.gateway.tests.clients.test_production_topology import EdgeConnection
 from apps.gateway.tests.conftest import DASHBOARD, DOMAIN, edge, gateway_server  # noqa: F401
@@ -42,17 +43,6 @@ pytestmark = pytest.mark.slow
 FOLDER = ARTIFACTS / "deployed-accounts"
 EMAIL = "ada@example.com"
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36"
-
-
-def watch_the_policy(page) -> list[str]:
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and violations.append(message.text)
-        ),
-    )
-    return violations
 
 
 @pytest.fixture
@@ -91,13 +81,6 @@ def add_a_member(email: str) -> None:
     Membership.objects.create(
         user=make_user(email), organisation=Organisation.objects.get(name="Acme"), role="member"
     )
-
-
-def log_in(page, email: str = EMAIL) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
 
 
 def log_out(page) -> None:

@@ -1,5 +1,7 @@
 """Headless Chromium (Debian's) driven by Playwright, and helpers the
-end-to-end tests share: downloads sent through the gateway, screenshots."""
+end-to-end tests share: a signed-in session, downloads sent through the
+gateway, screenshots at every width and colour scheme, the
+Content-Security-Policy's violations."""
 
 from __future__ import annotations
 
@@ -67,6 +69,65 @@ def chromium_page(base_url: str, folder: Path):
 def screenshot(page, name: str, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+SCHEMES = ("light", "dark")
+
+# What sticks out past the screen's right edge, outside any scrolling box.
+OVERFLOWING = """() => {
+  const clipped = (e) => {
+    for (let p = e.parentElement; p; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !clipped(e))
+    .slice(0, 8)
+    .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")
+                + " " + Math.round(e.getBoundingClientRect().right) + "px");
+}"""
+
+
+def shoot(page, name: str, path: str, folder: Path, overflows: dict) -> None:
+    """`path` at every width and scheme: screenshots `<name>-<width>-<scheme>.png`
+    in `folder`, and what overflows a phone's screen into `overflows`."""
+    for width_name, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            page.goto(path)
+            if page.locator("canvas").count():
+                page.locator("body[data-charts-drawn]").wait_for(state="attached")
+            screenshot(page, f"{name}-{width_name}-{scheme}", folder)
+            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            if width_name == "phone" and not fits:
+                overflows[f"{name} ({scheme})"] = page.evaluate(OVERFLOWING)
+
+
+def watch_the_policy(page) -> list[str]:
+    """The Content-Security-Policy violations `page` reports from now on (a list that grows)."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append(message.text)
+        ),
+    )
+    return violations
+
+
+def session_cookie(user, url: str) -> dict:
+    """A session of `user` as a cookie for `url` (made before the browser opens:
+    Playwright's event loop bars the ORM)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return {"name": name, "value": client.cookies[name].value, "url": url}
 
 
 def download(server, host: str, path: str) -> tuple[int, str | None]:

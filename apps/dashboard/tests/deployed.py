@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.accounts.tests.two_factor import PASSWORD
 from apps.dashboard.tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_page
 from apps.gateway.tests.conftest import DASHBOARD, DOMAIN, Edge
 from scarf.testing import Celery, eventually
@@ -121,3 +122,11 @@ def dashboard_page(deployed: Deployed, tmp_path: Path, folder: Path, **options):
         browser_page(browser, deployed.url(), folder, **options) as page,
     ):
         yield page
+
+
+def log_in(page, email: str = "ada@example.com") -> None:
+    """Sign in with the password on the login form (a second factor, if any, asked after)."""
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()

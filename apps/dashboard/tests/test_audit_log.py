@@ -30,6 +30,16 @@ def test_every_page_names_its_icon_and_the_icon_exists(signed_in):
     assert (BASE_DIR / "static" / "favicon.svg").is_file()
 
 
+def test_favicon_ico_is_the_icon_for_pages_that_name_none(client):
+    from scarf.testing import BASE_DIR
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert b"".join(response.streaming_content) == (BASE_DIR / "static/favicon.svg").read_bytes()
+
+
 def test_a_member_sees_no_rollback_button(signed_in, acme):
     services.claim_domain(acme, services.SYSTEM, "dl.acme.test")
 

@@ -21,6 +21,22 @@ def test_it_shows_the_command_users_run(signed_in, acme, key, command):
     assert "https://get.acme.test/cli/{version}" not in page
 
 
+@pytest.mark.parametrize(
+    ("key", "command"),
+    [
+        ("app-image", "docker pull get.acme.test:8443/acme/app"),
+        ("cli", "curl -LO https://get.acme.test:8443/cli/1.2.0/example-1.2.0.tar.gz"),
+    ],
+)
+def test_the_command_has_the_edges_port_when_it_is_not_443(signed_in, acme, settings, key, command):
+    settings.PUBLIC_HTTPS_PORT = 8443
+    package = acme.packages.get(key=key)
+
+    page = signed_in("member").get(reverse("package", args=[package.id])).content.decode()
+
+    assert command in page
+
+
 def test_it_shows_the_npm_command(signed_in, acme):
     from apps.packages import services
 

@@ -29,7 +29,7 @@ def test_an_admin_publishes_and_the_page_shows_the_badge_and_markdown(signed_in,
     page = response.content.decode()
     assert cli(acme).public_stats is True
     assert "Anyone can now see the download count of acme-cli." in page
-    assert 'src="http://testserver/stats/acme/cli.svg"' in page
+    assert 'src="http://testserver/stats/acme/cli.svg?downloads=0"' in page  # new with the count
     assert "[![downloads](http://testserver/stats/acme/cli.svg)]" in page
     assert "(http://testserver/stats/acme/cli/)" in page
     revision = Revision.objects.filter(object_type="package").first()

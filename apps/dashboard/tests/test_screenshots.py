@@ -12,8 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from apps.accounts.models import Organisation, User
 from apps.gateway.tests.conftest import gateway_server, load_manifest  # noqa: F401
@@ -22,14 +20,12 @@ from apps.packages.manifests import import_manifest
 from apps.packages.models import Package
 from scarf.testing import BASE_DIR
 
-from .browser import browser_page, chromium, screenshot
+from .browser import browser_page, chromium, session_cookie, shoot, watch_the_policy
 from .conftest import count_downloads
 
 pytestmark = pytest.mark.slow
 
 FOLDER = Path(os.environ.get("SCREENSHOTS_DIR", BASE_DIR / "var/test-artifacts/screenshots"))
-WIDTHS = {"desktop": 1280, "phone": 390}
-SCHEMES = ("light", "dark")
 LONG_NAME = "an-extraordinarily-long-package-name-that-maintainers-sometimes-choose-" * 2
 CLI_DOWNLOADS = 30 * 7 + sum(range(30))  # count_downloads below, over 30 days
 
@@ -59,77 +55,30 @@ def populate() -> tuple[User, dict[str, str]]:
     return ada, pages
 
 
-def session_cookie(user: User, url: str) -> dict:
-    client = Client()
-    client.force_login(user)
-    name = settings.SESSION_COOKIE_NAME
-    return {"name": name, "value": client.cookies[name].value, "url": url}
-
-
-# What sticks out past the screen's right edge, outside any scrolling box.
-OVERFLOWING = """() => {
-  const clipped = (e) => {
-    for (let p = e.parentElement; p; p = p.parentElement) {
-      if (getComputedStyle(p).overflowX !== "visible") return true;
-    }
-    return false;
-  };
-  return [...document.querySelectorAll("body *")]
-    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !clipped(e))
-    .slice(0, 8)
-    .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")
-                + " " + Math.round(e.getBoundingClientRect().right) + "px");
-}"""
-
-
-def shoot(page, name: str, path: str, overflows: dict) -> None:
-    """`path` at every width and scheme: screenshots, and what overflows a phone."""
-    for width_name, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": 900})
-        for scheme in SCHEMES:
-            page.emulate_media(color_scheme=scheme)
-            page.goto(path)
-            if page.locator("canvas").count():
-                page.locator("body[data-charts-drawn]").wait_for(state="attached")
-            screenshot(page, f"{name}-{width_name}-{scheme}", FOLDER)
-            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            if width_name == "phone" and not fits:
-                overflows[f"{name} ({scheme})"] = page.evaluate(OVERFLOWING)
-
-
-def collect_violations(page, violations: list[str]) -> None:
-    """Content-Security-Policy violations the page reports, into `violations`."""
-    page.on(
-        "console",
-        lambda m: "Content Security Policy" in m.text and violations.append(m.text),
-    )
-
-
 def test_every_page_in_light_and_dark_on_desktop_and_phone(gateway_server):  # noqa: F811
     server = gateway_server.start()
     ada, pages = populate()
     cookie = session_cookie(ada, server.url)  # before the browser: its event loop bars the ORM
     overflows: dict[str, list[str]] = {}
-    violations: list[str] = []
     print(f"screenshots: {FOLDER}")
     with chromium() as browser:
         with browser_page(browser, server.url, FOLDER) as page:
-            collect_violations(page, violations)
+            violations = watch_the_policy(page)
             page.context.add_cookies([cookie])
             for name, path in pages.items():
-                shoot(page, name, path, overflows)
+                shoot(page, name, path, FOLDER, overflows)
             page.goto(pages["packages"])
             assert page.get_by_role("link", name=LONG_NAME).is_visible()
             page.goto(pages["long-package"])
             name = page.get_by_role("heading", level=1).get_by_title(LONG_NAME)
             assert name.evaluate("e => e.scrollWidth > e.clientWidth")  # cut, whole on hover
         with browser_page(browser, server.url, FOLDER) as visitor:
-            collect_violations(visitor, violations)
-            shoot(visitor, "public-stats", "/stats/acme/cli/", overflows)
+            visitor_violations = watch_the_policy(visitor)
+            shoot(visitor, "public-stats", "/stats/acme/cli/", FOLDER, overflows)
             assert visitor.locator("#public-last-days").inner_text() == str(CLI_DOWNLOADS)
 
     assert overflows == {}
-    assert violations == []
+    assert violations + visitor_violations == []
     assert len(list(FOLDER.glob("*-phone-dark.png"))) >= len(pages) + 1
 
 
