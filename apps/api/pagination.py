@@ -13,3 +13,8 @@ class Pages(LimitOffsetPagination):
 
     def get_offset(self, request) -> int:
         return min(super().get_offset(request), MAX_OFFSET)
+
+    def get_previous_link(self) -> str | None:
+        # From past the end, the previous page is the last one, not another empty one.
+        self.offset = min(self.offset, self.count)
+        return super().get_previous_link()

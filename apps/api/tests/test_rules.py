@@ -93,6 +93,14 @@ def test_lists_are_paginated(api, acme):
     assert "offset=6" in page["next"]
 
 
+def test_past_the_end_previous_leads_to_the_last_page(api, acme):
+    page = api.get("/api/v1/rules/", {"limit": 3, "offset": 50}).json()
+
+    assert page["results"] == []
+    assert page["next"] is None
+    assert "offset=7" in page["previous"]  # rules 8 to 10 of 10
+
+
 @pytest.mark.parametrize(("rule", "field", "reason"), NEVER_ANSWERING)
 def test_a_rule_that_could_never_answer_is_refused_naming_the_field(api, acme, rule, field, reason):
     rules = Rule.objects.count()

@@ -19,6 +19,12 @@ def test_it_offers_every_kind_of_package(signed_in):
         assert kind in page
 
 
+def test_the_form_is_titled_with_the_kinds_name_as_written(signed_in):
+    page = signed_in("admin").get(NEW_FILE).content.decode()
+
+    assert "<h1>New package: File (URL template)</h1>" in page
+
+
 def test_it_creates_a_package_with_its_rule_and_a_revision(signed_in, acme):
     response = signed_in("admin").post(NEW_FILE, FILE)
 
