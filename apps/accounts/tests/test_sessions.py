@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from apps.accounts.models import User
 
+from .soft_authenticator import SoftAuthenticator
+from .test_passkey_origins import THIS_SITE, add_key
 from .two_factor import PASSWORD, activate_totp, log_in
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +115,20 @@ def test_adding_a_second_factor_signs_out_the_other_sessions(
     with django_capture_on_commit_callbacks(execute=True):  # allauth signals on commit
         activate_totp(laptop)
 
+    assert not signed_in(phone)
+    assert signed_in(laptop)
+
+
+def test_adding_a_security_key_signs_out_the_other_sessions(
+    devices, django_capture_on_commit_callbacks
+):
+    laptop, phone = devices
+    laptop.post("/accounts/reauthenticate/", {"password": PASSWORD})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        added = add_key(laptop, SoftAuthenticator(), THIS_SITE)
+
+    assert added.status_code == 302
     assert not signed_in(phone)
     assert signed_in(laptop)
 
