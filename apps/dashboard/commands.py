@@ -35,3 +35,18 @@ def commands_for(rule: Rule) -> list[str]:
         case "pixel-v1":
             return [f'<img src="{base}{example.target}" alt="">']
     return [f"curl -LO {shlex.quote(base + example.target)}"]
+
+
+def first_request(rules: list[Rule]) -> dict[str, str]:
+    """The "try a request" form's start: a request the first rule that can
+    make one up answers (its domain, method, path and User-Agent)."""
+    for rule in rules:
+        example = example_request(parse_rule(rule.manifest_form()))
+        if example is not None:
+            return {
+                "domain": rule.domain.hostname,
+                "method": example.method,
+                "path": example.target,
+                "user_agent": example.user_agent or "",
+            }
+    return {}

@@ -37,6 +37,19 @@ def test_the_command_has_the_edges_port_when_it_is_not_443(signed_in, acme, sett
     assert command in page
 
 
+def test_trying_a_request_starts_with_one_the_package_answers(signed_in, acme):
+    package = acme.packages.get(key="cli")
+    member = signed_in("member")
+
+    form = member.get(reverse("package", args=[package.id])).context["try_form"]
+    report = member.get(reverse("try-request"), form.initial).context["report"]
+
+    assert form.initial["domain"] == "get.acme.test"
+    assert form.initial["path"] == "/cli/1.2.0/example-1.2.0.tar.gz"
+    assert report["status"] == 307
+    assert [c["package"] for c in report["captures"]] == ["cli"]
+
+
 def test_it_shows_the_npm_command(signed_in, acme):
     from apps.packages import services
 

@@ -27,7 +27,7 @@ from apps.packages import services
 from apps.packages.health import backends_of
 from apps.packages.models import Package, Revision, Rule
 
-from ..commands import commands_for
+from ..commands import commands_for, first_request
 from ..decorators import is_htmx, recent_authentication_required, sees_and_changes
 from ..forms import (
     KIND_BY_TYPE,
@@ -192,7 +192,8 @@ def _history(package: Package) -> dict:
 @role_required(READ)
 def package_detail(request, package_id: int):
     package = _package(request, package_id)
-    rules = package.rules.select_related("domain", "package")
+    rules = list(package.rules.select_related("domain", "package"))
+    domains = request.organisation.domains.filter(verified=True)
     return render(
         request,
         "dashboard/package.html",
@@ -200,7 +201,7 @@ def package_detail(request, package_id: int):
             "package": package,
             "rules": [{"rule": rule, "commands": commands_for(rule)} for rule in rules],
             "history": _history(package),
-            "try_form": TryRequestForm(request.organisation.domains.filter(verified=True)),
+            "try_form": TryRequestForm(domains, initial=first_request(rules)),
             "backends": backends_of(package),
             "downloads": package_overview(
                 request.organisation.id, package.key, datetime.now(UTC).date()
