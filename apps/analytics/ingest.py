@@ -1,19 +1,22 @@
 """Storing a batch of recorded events: enrich, insert, fold rollups, in one transaction.
 
 Exactness under re-delivery rests on one rule: only the rows this
-transaction actually inserted (`ON CONFLICT DO NOTHING ... RETURNING id`)
-are folded into the rollups. A batch delivered twice, whole or in part,
-inserts each event once and counts it once.
+transaction actually inserted are folded into the rollups. A batch
+delivered twice, whole or in part, inserts each event once and counts it
+once. On PostgreSQL a batch's raw rows are first one COPY straight into the
+table, under a savepoint: it succeeds only if every event is new. A batch
+holding an event stored already (the copy fails on the key) is loaded into
+a temporary staging table instead and inserted from it by `ON CONFLICT DO
+NOTHING ... RETURNING id`, which gives the new ones (`insert_raw`).
 
-The batch is first loaded into a temporary staging table (PostgreSQL: one
-COPY) and the raw rows are inserted from it by one statement. The rollups
-and the unique sources of the inserted rows are aggregated here, in one
-pass over the batch (a dictionary per batch: cheaper than making the
-database group the batch once per dimension), and upserted by one statement
-each from their own staging tables, in key order, so that concurrent
-consumers lock rollup rows in the same order and cannot deadlock. A batch
-costs the same few round trips however large it is. The SQL is the same on
-SQLite (embedded mode), which loads the staging tables with plain inserts.
+The rollups and the unique sources of the inserted rows are aggregated
+here, in one pass over the batch (a dictionary per batch: cheaper than
+making the database group the batch once per dimension), and upserted by
+one statement each from their own staging tables, in key order, so that
+concurrent consumers lock rollup rows in the same order and cannot
+deadlock. A batch costs the same few round trips however large it is. The
+SQL is the same on SQLite (embedded mode), which loads the staging tables
+with plain inserts (and always inserts raw rows through the staging table).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from . import partitions, summaries
 from .enrichment import COLLECT_ALL, Collect, enrich, referer_host
@@ -117,8 +120,7 @@ def store_events(events: Iterable[dict[str, Any]]) -> int:
             date.fromisoformat(f"{day[:7]}-01")
             for day in {row["timestamp"][:10] for row in rows.values()}
         )
-        load(cursor, STAGING, RAW_COLUMNS, [raw_values(row) for row in rows.values()])
-        inserted = insert_raw(cursor)
+        inserted = insert_raw(cursor, [raw_values(row) for row in rows.values()])
         if inserted:
             new = rows.values() if len(inserted) == len(rows) else [rows[i] for i in inserted]
             rollups, sources = aggregate(new)
@@ -289,9 +291,7 @@ def load(cursor, table: str, columns: list[tuple[str, str]], rows: list[list[Any
     )
     cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - left over inside an outer transaction
     if postgres:
-        with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        copy(cursor, table, [name for name, _ in columns], rows)
         return
     times = [index for index, (name, _) in enumerate(columns) if name in SQLITE_TIMES]
     cursor.executemany(
@@ -300,8 +300,31 @@ def load(cursor, table: str, columns: list[tuple[str, str]], rows: list[list[Any
     )
 
 
-def insert_raw(cursor) -> list[str]:
-    """Insert the staged events whose id is new; returns their ids."""
+def copy(cursor, table: str, names: list[str], rows: list[list[Any]]) -> None:
+    """COPY `rows` into `table` (PostgreSQL); its errors as Django's."""
+    columns = ", ".join(f'"{name}"' for name in names)
+    statement = f"COPY {table} ({columns}) FROM STDIN"
+    with connection.wrap_database_errors, cursor.cursor.copy(statement) as rows_in:
+        for row in rows:
+            rows_in.write_row(row)
+
+
+def insert_raw(cursor, values: list[list[Any]]) -> list[str]:
+    """Insert the events whose id is new; returns their ids.
+
+    A batch is nearly always all new: on PostgreSQL it is copied straight
+    into the table, under a savepoint. Should one of its events be stored
+    already (a re-delivered batch, or one a concurrent consumer committed
+    meanwhile), the key makes the copy fail as a whole and the batch goes
+    through the staging table, which inserts the new events only."""
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                copy(cursor, "analytics_downloadevent", RAW_NAMES, values)
+            return [row[0] for row in values]  # the id is the first column
+        except IntegrityError:
+            pass
+    load(cursor, STAGING, RAW_COLUMNS, values)
     names = ", ".join(f'"{name}"' for name in RAW_NAMES)
     cursor.execute(
         f"INSERT INTO analytics_downloadevent ({names}) "  # noqa: S608
