@@ -172,8 +172,11 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> tuple[Counters, set[tuple]]:
     the rollup writes for charts nobody draws). A rollup key's bucket is the
     hour's or the day's ISO prefix here (see `upsert_rollups`).
 
-    Rows are grouped by organisation, day and package, then each dimension's
-    values are counted per group (C-speed counting of strings)."""
+    Rows are grouped by organisation, day and package, each row as the tuple
+    of the values it is counted by (`COUNTED`; compact, so counting runs
+    over memory the cache holds rather than over the batch's large dicts),
+    then each dimension's values are counted per group (C-speed counting of
+    strings)."""
     groups: dict[tuple, tuple[list, list, list]] = {}
     sources = set()
     for row in rows:
@@ -182,15 +185,26 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> tuple[Counters, set[tuple]]:
         group = groups.get(key)
         if group is None:
             group = groups[key] = ([], [], [])
-        row[_HOUR] = timestamp[:13]
-        row[_CLIENT_VERSION] = f"{row['client']} {row['client_version']}".strip(" ")
-        row[_REFERER_HOST] = cached_referer_host(row["referer"])
+        client = row["client"]
+        counted = (  # as COUNTED lists them
+            timestamp[:13],
+            row["version"],
+            client,
+            f"{client} {row['client_version']}".strip(" "),
+            row["os"],
+            row["arch"],
+            row["country"],
+            row["asn_org"],
+            row["domain"],
+            cached_referer_host(row["referer"]),
+            row["ci"],
+        )
         if not row["download"]:
-            group[0].append(row)
+            group[0].append(counted)
         elif row["bot"]:
-            group[2].append(row)
+            group[2].append(counted)
         else:
-            group[1].append(row)
+            group[1].append(counted)
             if row["source_id"]:
                 sources.add((*key, row["source_id"]))
     rollups: Counters = {}
@@ -220,28 +234,17 @@ def aggregate(rows: Iterable[dict[str, Any]]) -> tuple[Counters, set[tuple]]:
     return rollups, sources
 
 
-_HOUR, _CLIENT_VERSION, _REFERER_HOST = "_hour", "_client_version", "_referer_host"
-# (period, dimension, what gives the value); the hourly total's value is its hour.
+# What `aggregate` counts a row by: its hour (the hourly total's value),
+# then the value of each day dimension but the total.
+COUNTED = ["hour", *(dimension for dimension in DIMENSIONS if dimension != "total")]
+# (period, dimension, what gives the value of a counted tuple).
 _FIELDS = [
-    ("hour", "total", itemgetter(_HOUR)),
+    ("hour", "total", itemgetter(COUNTED.index("hour"))),
     *(
-        ("day", dimension, itemgetter(field) if field else None)
-        for dimension, field in {
-            "total": None,
-            "version": "version",
-            "client": "client",
-            "client_version": _CLIENT_VERSION,
-            "os": "os",
-            "arch": "arch",
-            "country": "country",
-            "asn_org": "asn_org",
-            "domain": "domain",
-            "referer": _REFERER_HOST,
-            "ci": "ci",
-        }.items()
+        ("day", dimension, itemgetter(COUNTED.index(dimension)) if dimension != "total" else None)
+        for dimension in DIMENSIONS
     ),
 ]
-assert [dimension for period, dimension, _ in _FIELDS if period == "day"] == list(DIMENSIONS)
 
 
 def upsert_rollups(cursor, rollups: Counters) -> None:
