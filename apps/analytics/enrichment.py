@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -226,6 +227,7 @@ _readers: dict[str, maxminddb.Reader | NetworkRanges | None] = {}
 def _forget_readers(setting: str, **_) -> None:
     if setting in ("ANALYTICS_COUNTRY_MMDB", "ANALYTICS_ASN_MMDB", "ANALYTICS_ASN_RANGES"):
         _readers.clear()
+        _located.clear()
 
 
 def _reader(setting: str) -> maxminddb.Reader | None:
@@ -237,15 +239,17 @@ def _reader(setting: str) -> maxminddb.Reader | None:
         return reader
 
 
-def _lookup(setting: str, ip: str) -> dict[str, Any]:
+def _lookup(setting: str, ip: str) -> tuple[dict[str, Any], bool]:
+    """The record of `ip` in the MMDB a setting names, and whether every
+    address of its /24 network has the same (for an IPv4 address)."""
     reader = _reader(setting)
-    if reader is None or not ip:
-        return {}
+    if reader is None:
+        return {}, True
     try:
-        record = reader.get(ip)
+        record, prefix = reader.get_with_prefix_len(ip)
     except ValueError:
-        return {}
-    return record if isinstance(record, dict) else {}
+        return {}, False
+    return (record if isinstance(record, dict) else {}), prefix <= 24
 
 
 @cache
@@ -291,19 +295,53 @@ def geo_databases() -> dict[str, Any]:
 def country(ip: str) -> str:
     """ISO code from the country MMDB: ip-location-db's `country_code` or
     GeoLite2/DB-IP's `country.iso_code`."""
-    record = _lookup("ANALYTICS_COUNTRY_MMDB", ip)
+    return _country(ip)[0]
+
+
+def _country(ip: str) -> tuple[str, bool]:
+    record, whole_network = _lookup("ANALYTICS_COUNTRY_MMDB", ip)
     code = record.get("country_code") or (record.get("country") or {}).get("iso_code") or ""
-    return str(code).upper()[:2]
+    return str(code).upper()[:2], whole_network
 
 
 def asn_org(ip: str) -> str:
     """AS organisation from the ASN MMDB (GeoLite2-ASN / DB-IP ASN Lite fields),
     or else from the network ranges scripts/geo.sh installs."""
+    return _asn_org(ip)[0]
+
+
+def _asn_org(ip: str) -> tuple[str, bool]:
     ranges = _ranges()
     if ranges is not None:
-        return ranges.organisation(ip)[:MAX_VALUE]
-    record = _lookup("ANALYTICS_ASN_MMDB", ip)
-    return str(record.get("autonomous_system_organization") or "")[:MAX_VALUE]
+        organisation, whole_network = ranges.organisation_of_network(ip)
+        return organisation[:MAX_VALUE], whole_network
+    record, whole_network = _lookup("ANALYTICS_ASN_MMDB", ip)
+    return str(record.get("autonomous_system_organization") or "")[:MAX_VALUE], whole_network
+
+
+# (country, AS organisation) of IPv4 /24 networks whose every address has them.
+_located: dict[bytes, tuple[str, str]] = {}
+LOCATED_NETWORKS = 100_000
+
+
+def located(ip: str) -> tuple[str, str]:
+    """`country(ip)` and `asn_org(ip)`. Ingestion looks them up for every
+    event, and most events come from few networks: the answers are kept for
+    an IPv4 /24 when the databases say all its addresses share them (up to
+    LOCATED_NETWORKS networks, then forgotten together)."""
+    try:
+        network = socket.inet_pton(socket.AF_INET, ip)[:3]
+    except (OSError, ValueError):  # IPv6, or not an address
+        return country(ip), asn_org(ip)
+    found = _located.get(network)
+    if found is None:
+        (code, whole_country), (organisation, whole_asn) = _country(ip), _asn_org(ip)
+        found = code, organisation
+        if whole_country and whole_asn:
+            if len(_located) >= LOCATED_NETWORKS:
+                _located.clear()
+            _located[network] = found
+    return found
 
 
 # Source ids.
@@ -433,7 +471,8 @@ def enrich(event: dict[str, Any], collect: Collect = COLLECT_ALL) -> dict[str, A
     if private or not ip:
         row["country"] = row["asn_org"] = row["source_id"] = ""
     else:
-        row["country"] = country(ip) if collect.country else ""
-        row["asn_org"] = asn_org(ip) if collect.asn else ""
+        place, network = located(ip)
+        row["country"] = place if collect.country else ""
+        row["asn_org"] = network if collect.asn else ""
         row["source_id"] = source_id(ip, user_agent, timestamp[:10])
     return row

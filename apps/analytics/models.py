@@ -96,20 +96,15 @@ class Rollup(models.Model):
 class SourceDay(models.Model):
     """A source (keyed hash of IP + User-Agent, daily salt) that downloaded a
     package on a day: counting rows gives unique sources per day. The salt
-    changes daily, so sources cannot be followed from one day to the next."""
+    changes daily, so sources cannot be followed from one day to the next.
+    The key is the primary key (no surrogate id): ingestion inserts about
+    one row per event, and each index kept costs it (migration 0009)."""
 
+    pk = models.CompositePrimaryKey("organisation_id", "day", "package", "source_id")
     organisation_id = models.BigIntegerField()
     day = models.DateField()
     package = models.CharField(max_length=200)
     source_id = models.CharField(max_length=32)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organisation_id", "day", "package", "source_id"],
-                name="analytics_sourceday_key",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.package} {self.source_id}"

@@ -41,15 +41,25 @@ class NetworkRanges:
             next(_ranges(Path(directory) / name), None)
 
     def organisation(self, ip: str) -> str:
+        return self.organisation_of_network(ip)[0]
+
+    def organisation_of_network(self, ip: str) -> tuple[str, bool]:
+        """The organisation of `ip` ("" if none), and whether every address
+        of its IPv4 /24 network has the same (always False for IPv6)."""
         found = _number(ip)
         if found is None:
-            return ""
+            return "", False
         version, number = found
         firsts, lasts, organisations = self._families[version]
         index = bisect_right(firsts, number) - 1
+        start, end = number & ~0xFF, number | 0xFF
         if index >= 0 and number <= lasts[index]:
-            return organisations[index]
-        return ""
+            whole = firsts[index] <= start and end <= lasts[index]
+            return organisations[index], version == 4 and whole
+        # In the gap between range `index` and the next.
+        after_previous = index < 0 or lasts[index] < start
+        before_next = index + 1 == len(firsts) or end < firsts[index + 1]
+        return "", version == 4 and after_previous and before_next
 
 
 def _number(ip: str) -> tuple[int, int] | None:

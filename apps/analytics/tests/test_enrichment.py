@@ -7,7 +7,7 @@ import pytest
 from apps.analytics import enrichment
 from apps.analytics.enrichment import Client, describe_client, enrich, is_download
 
-from .conftest import IP_DE, IP_FR, make_event
+from .conftest import IP_DE, IP_FR, NETWORKS, make_event, use_mmdb
 
 PIP = (
     'pip/24.0 {"ci":true,"cpu":"x86_64","installer":{"name":"pip","version":"24.0"},'
@@ -101,6 +101,38 @@ def test_country_and_as_organisation_come_from_the_offline_database(test_mmdb):
     assert (german["country"], german["asn_org"]) == ("DE", "Example Carrier GmbH")
     assert (french["country"], french["asn_org"]) == ("FR", "Exemple Télécom SA")
     assert (unknown["country"], unknown["asn_org"]) == ("", "")
+
+
+@pytest.fixture
+def mmdb(tmp_path, settings):
+    """Writes and configures an MMDB of the networks given."""
+    yield lambda name, networks: use_mmdb(tmp_path / name, settings, networks)
+    enrichment._open_mmdb.cache_clear()
+
+
+def test_a_network_smaller_than_a_slash_24_is_told_apart_from_the_rest_of_it(mmdb):
+    french = "198.51.100.0/24"
+    mmdb("split.mmdb", {"192.0.2.0/25": ("DE", "Lower Half GmbH"), french: NETWORKS[french]})
+    addresses = ["192.0.2.10", "192.0.2.200", "192.0.2.11", "198.51.100.1", "198.51.100.250"]
+
+    rows = [enrich(make_event(client_ip=ip)) for ip in addresses]
+
+    assert [(row["country"], row["asn_org"]) for row in rows] == [
+        ("DE", "Lower Half GmbH"),
+        ("", ""),
+        ("DE", "Lower Half GmbH"),
+        ("FR", "Exemple Télécom SA"),
+        ("FR", "Exemple Télécom SA"),
+    ]
+
+
+def test_another_database_is_looked_up_afresh(mmdb):
+    mmdb("before.mmdb", NETWORKS)
+    assert enrich(make_event(client_ip=IP_FR))["country"] == "FR"
+
+    mmdb("after.mmdb", {"198.51.100.0/24": ("BE", "Exemple Télécom SA")})
+
+    assert enrich(make_event(client_ip=IP_FR))["country"] == "BE"
 
 
 def test_without_a_database_there_is_no_geography(settings):

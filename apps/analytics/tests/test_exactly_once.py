@@ -1,11 +1,14 @@
 """No loss, no double count: whatever fails, N recorded events end as N downloads."""
 
 import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
 import redis
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.analytics.consumer import GROUP
 from apps.analytics.events import EVENTS_STREAM, read_stream_events
@@ -15,7 +18,7 @@ from apps.analytics.spool import Spool
 from apps.gateway.recording import RedisStreamSink
 from scarf.ports import free_port
 
-from .conftest import add_to_stream, consumer, make_event
+from .conftest import add_to_stream, consumer, ingest, make_event
 
 N = 25
 
@@ -126,3 +129,43 @@ def test_a_torn_last_line_in_the_spool_is_skipped(redis_db, tmp_path):
 
     assert replayed == 3
     assert len(read_stream_events(redis_db)) == 3
+
+
+@pytest.mark.django_db
+def test_a_batch_partly_stored_already_stores_and_counts_its_new_events_only():
+    events = [make_event() for _ in range(N)]
+    assert ingest(events[:10]) == 10
+
+    assert ingest(events) == N - 10
+
+    assert DownloadEvent.objects.count() == N
+    assert downloads_today() == N
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_batches_of_two_consumers_at_once_count_each_event_once():
+    """The second batch is stored while the first one's transaction is
+    open, and waits for it on the events it shares."""
+    events = [make_event() for _ in range(N)]
+    first_open, second_started = threading.Event(), threading.Event()
+
+    def store_first():
+        try:
+            with transaction.atomic():
+                ingest(events[:15])
+                first_open.set()
+                second_started.wait(10)
+                time.sleep(0.3)  # the second batch is then waiting on the shared keys
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(store_first)
+        assert first_open.wait(10)
+        second_started.set()
+        stored_by_second = ingest(events[5:])
+        first.result()
+
+    assert stored_by_second == N - 15
+    assert DownloadEvent.objects.count() == N
+    assert downloads_today() == N

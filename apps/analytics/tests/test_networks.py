@@ -47,6 +47,26 @@ def test_an_address_gets_the_organisation_of_its_range(ranges, address, organisa
     assert ranges.organisation(address) == organisation
 
 
+@pytest.mark.parametrize(
+    ("address", "organisation", "whole_network"),
+    [
+        ("1.0.0.7", "Cloudflare, Inc.", True),  # its range is the whole /24
+        ("8.8.8.8", "Google LLC", True),  # within a larger range
+        ("8.8.9.0", "Example Net", False),  # a range of one address
+        ("8.8.9.1", "", False),  # a gap beside it in the same /24
+        ("1.0.1.5", "", True),  # a gap holding the whole /24
+        ("0.0.0.1", "", True),
+        ("::ffff:8.8.8.8", "Google LLC", True),
+        ("2606:4700:4700::1111", "Cloudflare, Inc.", False),  # IPv6: never
+        ("not an address", "", False),
+    ],
+)
+def test_an_address_says_whether_its_slash_24_shares_its_organisation(
+    ranges, address, organisation, whole_network
+):
+    assert ranges.organisation_of_network(address) == (organisation, whole_network)
+
+
 def test_files_that_are_not_sorted_ranges_are_refused(tmp_path):
     (tmp_path / "ipv6.csv").write_text("")
     (tmp_path / "ipv4.csv").write_text("20,30,1,B\n10,15,2,A\n")
