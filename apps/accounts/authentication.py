@@ -72,6 +72,38 @@ def confirmed_with_forge(request) -> bool:
     )
 
 
+# How a check reads in the security log ("signed in with password and authenticator app").
+CHECK_NAMES = {
+    "password": "password",
+    "totp": "authenticator app",
+    "recovery_codes": "recovery code",
+    "webauthn": "security key",
+    "github": "GitHub",
+    "gitlab": "GitLab",
+}
+
+
+def checks_of_sign_in(request, user) -> str:
+    """The checks this session's sign-in passed, in order: "password and
+    authenticator app", "passkey", "GitHub" ("" when none is recorded)."""
+    names: list[str] = []
+    for record in get_authentication_records(request, user):
+        match record.get("method"):
+            case "mfa" if record.get("passwordless"):
+                name = "passkey"
+            case "mfa":
+                name = CHECK_NAMES.get(record.get("type"), "second factor")
+            case "socialaccount":
+                name = CHECK_NAMES.get(record.get("provider"), record.get("provider", "forge"))
+            case "password":
+                name = CHECK_NAMES["password"]
+            case _:
+                continue
+        if name not in names:
+            names.append(name)
+    return " and ".join(names)
+
+
 def passed_second_factor(request) -> bool:
     """Whether this session was verified with a second factor (or a passkey)."""
     return any(record.get("method") == "mfa" for record in _records(request))

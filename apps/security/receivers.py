@@ -11,6 +11,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 
+from apps.accounts.authentication import checks_of_sign_in
 from apps.accounts.models import ApiToken, Membership
 from apps.accounts.sessions import end_sessions
 from apps.packages.models import Revision
@@ -18,15 +19,22 @@ from apps.packages.models import Revision
 from .events import record, request_user
 from .models import SecurityEvent
 
+FACTOR_NAMES = {
+    Authenticator.Type.TOTP: "an authenticator app",
+    Authenticator.Type.WEBAUTHN: "a security key or passkey",
+    Authenticator.Type.RECOVERY_CODES: "recovery codes",
+}
+
 
 @receiver(user_logged_in)
 def signed_in(sender, request, user, **kwargs):
-    record(SecurityEvent.SIGN_IN, "signed in", user=user)
+    checks = checks_of_sign_in(request, user) if request is not None else ""
+    record(SecurityEvent.SIGN_IN, f"signed in with {checks}" if checks else "signed in", user=user)
 
 
 @receiver(authenticator_added)
 def second_factor_added(sender, request, user, authenticator: Authenticator, **kwargs):
-    record(SecurityEvent.TWO_FACTOR, f"added {authenticator.get_type_display()}", user=user)
+    record(SecurityEvent.TWO_FACTOR, f"added {FACTOR_NAMES[authenticator.type]}", user=user)
     if authenticator.type != Authenticator.Type.RECOVERY_CODES:
         # Whoever held a session opened before the second factor must pass it now.
         end_sessions(user, keep=request.session.session_key)
@@ -34,7 +42,7 @@ def second_factor_added(sender, request, user, authenticator: Authenticator, **k
 
 @receiver(authenticator_removed)
 def second_factor_removed(sender, request, user, authenticator: Authenticator, **kwargs):
-    record(SecurityEvent.TWO_FACTOR, f"removed {authenticator.get_type_display()}", user=user)
+    record(SecurityEvent.TWO_FACTOR, f"removed {FACTOR_NAMES[authenticator.type]}", user=user)
 
 
 @receiver(post_save, sender=Revision)

@@ -172,6 +172,10 @@ def test_a_maintainer_protects_the_account_and_the_organisation(deployed, tmp_pa
         page.get_by_role("link", name="Security log").click()
         log = page.locator("main").inner_text()
         assert "127.0.0.0/24" in log  # the address Caddy saw, as a network
+        for checks in ("password and authenticator app", "password and recovery code", "passkey"):
+            assert f"Sign-in: signed in with {checks}\t" in log
+        for factor in ("an authenticator app", "recovery codes", "a security key or passkey"):
+            assert f"Second factor: added {factor}\t" in log
         screenshot(page, "5-security-log", FOLDER)
         log_out(page)
 

@@ -8,6 +8,7 @@ from allauth.mfa.models import Authenticator
 
 from apps.accounts.adapters import MFAAdapter
 from apps.accounts.models import User
+from apps.security.models import SecurityEvent
 
 from .two_factor import activate_totp, log_in, second_factor, totp, unspent_code
 
@@ -62,6 +63,21 @@ def test_the_password_and_a_code_sign_in(client, ada):
 
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_the_security_log_says_which_checks_a_sign_in_passed(client, ada):
+    secret, codes = ada
+    for code in (unspent_code(secret), codes[0]):
+        client.post("/accounts/logout/")
+        log_in(client, EMAIL)
+        second_factor(client, code)
+
+    sign_ins = SecurityEvent.objects.filter(kind=SecurityEvent.SIGN_IN).order_by("-id")
+
+    assert [event.summary for event in sign_ins[:2]] == [
+        "signed in with password and recovery code",
+        "signed in with password and authenticator app",
+    ]
 
 
 def test_a_wrong_code_is_refused_with_a_form_error(client, ada):

@@ -142,7 +142,7 @@ def test_the_security_log_lists_sign_ins_and_changes(client, acme, rule):
 
     page = client.get(reverse("security-log")).content.decode()
 
-    assert "Sign-in: signed in" in page
+    assert "Sign-in: signed in with password</td>" in page
     assert "198.51.100.0/24, Chrome on Linux" in page
     assert "198.51.100.23" not in page
     assert f"{NEW_URL}" in page
