@@ -310,6 +310,8 @@ def test_an_existing_maintainer_links_github_and_signs_in_with_it(
         page.get_by_role("button", name="Sign in with GitHub").click()
         page.get_by_role("heading", name="Acme", level=1).wait_for()
         screenshot(page, "10-signed-in-with-github", FOLDER)
+        page.get_by_role("link", name="Security log").click()
+        assert "Sign-in: signed in with GitHub\t" in page.locator("main").inner_text()
     assert violations == []
     # What GitHub compares with the app's registered callback: the public HTTPS address.
     callback = deployed.url("/accounts/github/login/callback/")
