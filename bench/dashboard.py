@@ -44,7 +44,7 @@ def prepare(packages: int):
     from apps.packages.models import Package
     from bench.ingest import prepare_database
 
-    prepare_database()
+    prepare_database(empty=False)  # the rollups below stay from one run to the next
     user = User.objects.filter(email="bench@example.com").first() or User.objects.create_user(
         "bench@example.com", "a long bench password"
     )

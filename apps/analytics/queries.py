@@ -581,16 +581,20 @@ def period_start(day: date, value: str, interval: str) -> datetime:
 
 
 def package_activity(
-    organisation_id: int, start: date, end: date, include_bots: bool | None = None
+    organisation_id: int,
+    start: date,
+    end: date,
+    packages: Sequence[str] | None = None,
+    include_bots: bool | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Each package's downloads in the range and the day of its last one there,
-    in one query however many packages there are:
+    """Each package's (or each of `packages`') downloads in the range and the
+    day of its last one there, in one query however many packages there are:
     `{package: {"downloads": int, "last": date | None}}` (packages without
     rows in the range left out)."""
     include_bots = _include_bots(organisation_id, "downloads", include_bots)
     downloaded = Q(downloads__gt=0) | Q(bot_downloads__gt=0) if include_bots else Q(downloads__gt=0)
     counted = (
-        _daily_totals(organisation_id, start, end, None)
+        _daily_totals(organisation_id, start, end, packages)
         .values("package")
         .annotate(count=_downloads(include_bots), last=Max("bucket", filter=downloaded))
     )

@@ -63,21 +63,21 @@ def home(request):
     packages = organisation.packages.all()
     if search:
         packages = packages.filter(Q(name__icontains=search) | Q(key__icontains=search))
-    activity = queries.package_activity(organisation.id, start, end)
-    no_activity = {"downloads": 0, "last": None}
     rows = [
-        {
-            "id": package_id,
-            "key": key,
-            "name": name,
-            "kind": KIND_LABELS[kind],
-            **activity.get(key, no_activity),
-        }
+        {"id": package_id, "key": key, "name": name, "kind": KIND_LABELS[kind]}
         for package_id, key, name, kind in packages.values_list("id", "key", "name", "kind")
     ]
+    # Ordered by name or kind, only the page's packages need their downloads
+    # counted; ordered by downloads, every package does (one query either way).
+    ranked = order in ORDERS_BY_ACTIVITY
+    if ranked:
+        with_activity(rows, queries.package_activity(organisation.id, start, end))
     rows.sort(key=PACKAGE_ORDERS[order])
     page = Paginator(rows, PACKAGES_PER_PAGE).get_page(request.GET.get("page"))
-    days = queries.package_days(organisation.id, start, end, [row["key"] for row in page])
+    keys = [row["key"] for row in page]
+    if not ranked:
+        with_activity(page, queries.package_activity(organisation.id, start, end, keys))
+    days = queries.package_days(organisation.id, start, end, keys)
     for row in page:
         row["points"] = sparkline(filled(days.get(row["key"], {}), start, end))
     return render(
@@ -99,6 +99,16 @@ def home(request):
 
 PACKAGES_PER_PAGE = 50
 KIND_LABELS = dict(Package.KINDS)
+NO_ACTIVITY = {"downloads": 0, "last": None}
+ORDERS_BY_ACTIVITY = {"downloads", "last"}
+
+
+def with_activity(rows, activity: dict[str, dict]) -> None:
+    """Each row's downloads and last download day (none in the range: 0, None)."""
+    for row in rows:
+        row.update(activity.get(row["key"], NO_ACTIVITY))
+
+
 PACKAGE_ORDERS = {
     "name": lambda row: (row["name"].lower(), row["key"]),
     "kind": lambda row: (row["kind"], row["name"].lower()),
