@@ -471,7 +471,8 @@ def enrich(event: dict[str, Any], collect: Collect = COLLECT_ALL) -> dict[str, A
     if private or not ip:
         row["country"] = row["asn_org"] = row["source_id"] = ""
     else:
-        place, network = located(ip)
+        looked_up = collect.country or collect.asn
+        place, network = located(ip) if looked_up else ("", "")
         row["country"] = place if collect.country else ""
         row["asn_org"] = network if collect.asn else ""
         row["source_id"] = source_id(ip, user_agent, timestamp[:10])
