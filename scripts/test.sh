@@ -12,11 +12,11 @@ source scripts/services.sh
 
 # Real clients and backends the client-compatibility tests drive, the browser the
 # dashboard's end-to-end tests drive, and the TLS edge with its test ACME server
-# (Debian package names).
+# (Debian package names); certutil gives the browser a store that trusts the test CA.
 ensure_tools() {
   ensure_commands curl:curl wget:wget skopeo:skopeo docker-registry:docker-registry \
     dpkg-scanpackages:dpkg-dev apt-get:apt npm:npm chromium:chromium \
-    caddy:caddy pebble:pebble openssl:openssl
+    caddy:caddy pebble:pebble openssl:openssl certutil:libnss3-tools
 }
 
 ensure_tools
