@@ -68,7 +68,8 @@ class Rollup(models.Model):
     period's start (UTC). `downloads` excludes bots,
     `bot_downloads` holds them, so the per-organisation bot toggle is a read-time
     choice. Every query filters on organisation, period, dimension and a bucket
-    range, which is the unique constraint's prefix.
+    range, which is the unique constraint's prefix; a few packages' daily
+    totals have their own index.
     """
 
     organisation_id = models.BigIntegerField()
@@ -86,6 +87,15 @@ class Rollup(models.Model):
             models.UniqueConstraint(
                 fields=["organisation_id", "period", "dimension", "bucket", "package", "value"],
                 name="analytics_rollup_key",
+            )
+        ]
+        indexes = [
+            # A page of the packages list reads a few packages' daily totals
+            # (migration 0010).
+            models.Index(
+                fields=["organisation_id", "package", "bucket"],
+                condition=models.Q(period="day", dimension="total"),
+                name="analytics_rollup_package_days",
             )
         ]
 

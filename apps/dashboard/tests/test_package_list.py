@@ -118,3 +118,29 @@ def test_a_long_name_is_cut_and_shown_whole_on_hover(signed_in, acme):
 
     assert 'class="truncate"' in page
     assert f'title="{"x" * 190} (long)"' in page
+
+
+def test_it_orders_by_kind_then_name_a_page_at_a_time(signed_in, acme):
+    acme.packages.all().delete()
+    for n, kind in enumerate(["python", "docker", "npm", "file"] * 15):
+        Package.objects.create(
+            organisation=acme, key=f"k{n:02}", name=f"{kind} {59 - n:02}", kind=kind
+        )
+    client = signed_in("member")
+
+    first, second = listed(client, sort="kind"), listed(client, sort="kind", page=2)
+
+    names = [Package.objects.get(key=key).name for key in first + second]
+    assert [name.split()[0] for name in names] == ["docker"] * 15 + ["file"] * 15 + ["npm"] * 15 + [
+        "python"
+    ] * 15
+    assert names[:2] == ["docker 02", "docker 06"]
+    assert "Docker image" in client.get(reverse("home"), {"sort": "kind"}).content.decode()
+
+
+def test_ordered_by_name_case_does_not_matter(signed_in, acme):
+    acme.packages.all().delete()
+    for key, name in [("b", "beta"), ("a", "Alpha"), ("c", "Gamma"), ("d", "delta")]:
+        Package.objects.create(organisation=acme, key=key, name=name, kind="file")
+
+    assert listed(signed_in("member"), sort="name") == ["a", "b", "d", "c"]

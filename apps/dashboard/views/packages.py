@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -63,20 +64,22 @@ def home(request):
     packages = organisation.packages.all()
     if search:
         packages = packages.filter(Q(name__icontains=search) | Q(key__icontains=search))
-    rows = [
-        {"id": package_id, "key": key, "name": name, "kind": KIND_LABELS[kind]}
-        for package_id, key, name, kind in packages.values_list("id", "key", "name", "kind")
-    ]
-    # Ordered by name or kind, only the page's packages need their downloads
-    # counted; ordered by downloads, every package does (one query either way).
-    ranked = order in ORDERS_BY_ACTIVITY
-    if ranked:
-        with_activity(rows, queries.package_activity(organisation.id, start, end))
-    rows.sort(key=PACKAGE_ORDERS[order])
-    page = Paginator(rows, PACKAGES_PER_PAGE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    if order in ACTIVITY_ORDERS:  # every package's downloads are counted (one query)
+        activity = queries.package_activity(organisation.id, start, end)
+        ranking = ACTIVITY_ORDERS[order]
+        listed = sorted(
+            packages.values_list(*ROW_FIELDS, named=True),
+            key=lambda package: ranking(package, activity.get(package.key, NO_ACTIVITY)),
+        )
+        page = Paginator(listed, PACKAGES_PER_PAGE).get_page(number)
+    else:  # the database orders and counts; only the page's packages are counted
+        listed = packages.order_by(*DATABASE_ORDERS[order]).values_list(*ROW_FIELDS, named=True)
+        page = Paginator(listed, PACKAGES_PER_PAGE).get_page(number)
+        page_keys = [package.key for package in page]
+        activity = queries.package_activity(organisation.id, start, end, page_keys)
+    page.object_list = [package_row(package, activity) for package in page]
     keys = [row["key"] for row in page]
-    if not ranked:
-        with_activity(page, queries.package_activity(organisation.id, start, end, keys))
     days = queries.package_days(organisation.id, start, end, keys)
     for row in page:
         row["points"] = sparkline(filled(days.get(row["key"], {}), start, end))
@@ -90,7 +93,7 @@ def home(request):
             "search": search,
             "order": order,
             "page_query": urlencode({"q": search, "sort": order}),
-            "has_packages": bool(rows) or organisation.packages.exists(),
+            "has_packages": page.paginator.count > 0 or organisation.packages.exists(),
             "domains": organisation.domains.order_by("hostname"),
             "try_form": TryRequestForm(organisation.domains.filter(verified=True)),
         },
@@ -98,27 +101,34 @@ def home(request):
 
 
 PACKAGES_PER_PAGE = 50
+ROW_FIELDS = ("id", "key", "name", "kind")
 KIND_LABELS = dict(Package.KINDS)
 NO_ACTIVITY = {"downloads": 0, "last": None}
-ORDERS_BY_ACTIVITY = {"downloads", "last"}
-
-
-def with_activity(rows, activity: dict[str, dict]) -> None:
-    """Each row's downloads and last download day (none in the range: 0, None)."""
-    for row in rows:
-        row.update(activity.get(row["key"], NO_ACTIVITY))
-
-
-PACKAGE_ORDERS = {
-    "name": lambda row: (row["name"].lower(), row["key"]),
-    "kind": lambda row: (row["kind"], row["name"].lower()),
-    "downloads": lambda row: (-row["downloads"], row["name"].lower()),
-    "last": lambda row: (
-        row["last"] is None,
-        -(row["last"].toordinal() if row["last"] else 0),
-        row["name"].lower(),
+# The kinds' codes sort as their labels do, case aside.
+DATABASE_ORDERS = {"name": (Lower("name"), "key"), "kind": ("kind", Lower("name"), "key")}
+ACTIVITY_ORDERS = {
+    "downloads": lambda package, activity: (
+        -activity["downloads"],
+        package.name.lower(),
+        package.key,
+    ),
+    "last": lambda package, activity: (
+        activity["last"] is None,
+        -(activity["last"].toordinal() if activity["last"] else 0),
+        package.name.lower(),
+        package.key,
     ),
 }
+
+
+def package_row(package, activity: dict[str, dict]) -> dict:
+    """A package's row: its kind's label, its downloads and last download day
+    (none in the range: 0, None)."""
+    return {
+        **package._asdict(),
+        "kind": KIND_LABELS[package.kind],
+        **activity.get(package.key, NO_ACTIVITY),
+    }
 
 
 @sees_and_changes(MANAGE)
