@@ -1,12 +1,14 @@
-"""Dashboard benchmark: the packages list of an organisation with thousands of packages.
+"""Dashboard benchmark: the pages of an organisation with thousands of packages.
 
 Not a test. Creates (once) an organisation with `--packages` packages, each
-with 30 days of daily rollups as ingestion writes them, then renders its
-home page (the packages list: first page by name, ordered by downloads, a
-search, a later page) through Django's test client, warm, and prints p50 and
-p95 per view. Uses its own database, never real data:
+with 30 days of daily rollups as ingestion writes them and its history (a
+creation, a rule, and health changes of its backend: --revisions in all),
+then renders its pages through Django's test client, warm, and prints p50
+and p95 per view: the packages list (first page by name, ordered by
+downloads, a search, a later page), a package's page, and the audit log
+(all of it and one package's). Uses its own database, never real data:
 
-    .venv/bin/python bench/dashboard.py --packages 5000
+    .venv/bin/python bench/dashboard.py --packages 5000 --revisions 50000
 
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/scarf_bench_dashboard).
 """
@@ -29,19 +31,34 @@ os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var" / "bench"))
 os.environ.setdefault("SECRET_KEY", "bench-only-" + os.urandom(16).hex())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scarf.settings")
 
-VIEWS = {
+LIST = {
     "first page, by name": {},
     "ordered by downloads": {"sort": "downloads"},
     "ordered by last download": {"sort": "last"},
     "search (1 in 10 match)": {"q": "7"},
     "page 50": {"page": "50"},
 }
+ONE_PACKAGE = "pkg-2500"
 
 
-def prepare(packages: int):
+def views(organisation) -> list[tuple[str, str, dict]]:
+    """(name, path, query) of each page timed."""
+    from django.urls import reverse
+
+    package = organisation.packages.get(key=ONE_PACKAGE)
+    return [
+        *((f"list: {name}", reverse("home"), query) for name, query in LIST.items()),
+        ("package page", reverse("package", args=[package.id]), {}),
+        ("audit log", reverse("audit-log"), {}),
+        ("audit log, page 100", reverse("audit-log"), {"page": "100"}),
+        ("audit log, one package", reverse("audit-log"), {"package": ONE_PACKAGE}),
+    ]
+
+
+def prepare(packages: int, revisions: int):
     from apps.accounts.models import Organisation, User
     from apps.analytics.models import Rollup
-    from apps.packages.models import Package
+    from apps.packages.models import Package, Revision
     from bench.ingest import prepare_database
 
     prepare_database(empty=False)  # the rollups below stay from one run to the next
@@ -49,7 +66,11 @@ def prepare(packages: int):
         "bench@example.com", "a long bench password"
     )
     organisation = Organisation.objects.filter(name="Bench").first()
-    if organisation is None or organisation.packages.count() != packages:
+    if (
+        organisation is None
+        or organisation.packages.count() != packages
+        or organisation.revisions.count() != revisions
+    ):
         Organisation.objects.filter(name="Bench").delete()
         organisation = Organisation.create_for(user, "Bench")
         Package.objects.bulk_create(
@@ -74,12 +95,48 @@ def prepare(packages: int):
             ),
             batch_size=10_000,
         )
-    return user
+        Revision.objects.bulk_create(history(organisation, revisions), batch_size=5_000)
+    return user, organisation
+
+
+def history(organisation, count: int):
+    """`count` revisions shaped as the services write them: each package's
+    creation and its rule's, then rule changes spread over the packages."""
+    from apps.packages.models import Revision
+
+    packages = list(organisation.packages.values_list("id", "key"))
+
+    def rule(key: str) -> dict:
+        form = {"type": "file-v1", "domain": "get.bench.test", "package-id": key}
+        return {"rule": {**form, "incoming-path": "/{v}", "outgoing-url": "https://a/{v}"}}
+
+    for n in range(count):
+        package_id, key = packages[n % len(packages)]
+        if n < len(packages):
+            yield Revision(
+                organisation=organisation,
+                actor="bench",
+                action=Revision.CREATE,
+                object_type="package",
+                object_id=package_id,
+                after={"id": package_id, "key": key, "name": key, "kind": "file"},
+            )
+        else:
+            yield Revision(
+                organisation=organisation,
+                actor="bench",
+                action=Revision.CREATE if n < 2 * len(packages) else Revision.UPDATE,
+                object_type="rule",
+                object_id=n % len(packages),
+                before=None if n < 2 * len(packages) else rule(key),
+                after=rule(key),
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packages", type=int, default=5000)
+    parser.add_argument("--revisions", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
 
@@ -90,22 +147,24 @@ def main() -> None:
     from django.test import Client
 
     settings.ALLOWED_HOSTS = ["*"]
-    user = prepare(args.packages)
+    user, organisation = prepare(args.packages, args.revisions)
     client = Client()
     client.force_login(user)
-    print(f"packages list of {args.packages} packages, {args.rounds} warm rounds per view")
-    print(f"{'view':<28} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8}")
-    for name, params in VIEWS.items():
-        response = client.get("/", params)  # warm
+    print(
+        f"{args.packages} packages, {args.revisions} revisions, {args.rounds} warm rounds per view"
+    )
+    print(f"{'view':<36} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8}")
+    for name, path, query in views(organisation):
+        response = client.get(path, query)  # warm
         assert response.status_code == 200, response.status_code
         times = []
         for _ in range(args.rounds):
             started = time.perf_counter()
-            response = client.get("/", params)
+            response = client.get(path, query)
             times.append((time.perf_counter() - started) * 1000)
         p50 = statistics.median(times)
         p95 = statistics.quantiles(times, n=20)[-1]
-        print(f"{name:<28} {p50:>8.1f} {p95:>8.1f} {len(response.content):>8}")
+        print(f"{name:<36} {p50:>8.1f} {p95:>8.1f} {len(response.content):>8}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -68,8 +68,8 @@ class Rollup(models.Model):
     period's start (UTC). `downloads` excludes bots,
     `bot_downloads` holds them, so the per-organisation bot toggle is a read-time
     choice. Every query filters on organisation, period, dimension and a bucket
-    range, which is the unique constraint's prefix; a few packages' daily
-    totals have their own index.
+    range, which is the unique constraint's prefix; reads of a few packages
+    have an index led by the package.
     """
 
     organisation_id = models.BigIntegerField()
@@ -90,12 +90,10 @@ class Rollup(models.Model):
             )
         ]
         indexes = [
-            # A page of the packages list reads a few packages' daily totals
-            # (migration 0010).
+            # One package's or a page of packages' counts (migration 0010).
             models.Index(
-                fields=["organisation_id", "package", "bucket"],
-                condition=models.Q(period="day", dimension="total"),
-                name="analytics_rollup_package_days",
+                fields=["organisation_id", "package", "period", "dimension", "bucket"],
+                name="analytics_rollup_by_package",
             )
         ]
 

@@ -8,7 +8,6 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
 
 from apps.accounts.models import ApiToken, Organisation, User
 from apps.gateway.engine.backends import backend_fields
@@ -180,16 +179,9 @@ class Rule(models.Model):
 class RevisionQuerySet(models.QuerySet):
     def about_package(self, key: str) -> RevisionQuerySet:
         """Revisions of the package with this key, of its rules (deleted ones
-        too: found by the key in their snapshots) and of its rules' backends.
-        An import is about a manifest, not about any one package."""
-        rule_ids = list(Rule.objects.filter(package__key=key).values_list("id", flat=True))
-        about = Q()
-        for side in ("before", "after"):
-            about |= Q(object_type="package", **{f"{side}__key": key})
-            about |= Q(object_type="rule", **{f"{side}__rule__package-id": key})
-            about |= Q(object_type="rule", **{f"{side}__rule__rule-id": key})
-            about |= Q(object_type="backend", **{f"{side}__rule__in": rule_ids})
-        return self.filter(about)
+        too) and of its rules' backends, health changes included. An import
+        is about a manifest, not about any one package."""
+        return self.filter(package=key)
 
 
 class Revision(models.Model):
@@ -220,12 +212,25 @@ class Revision(models.Model):
     reverts = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="rollbacks"
     )
+    package = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="the key of the package it is about (empty for a domain or an import)",
+    )
 
     objects = RevisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["organisation", "object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["organisation", "object_type", "object_id"]),
+            # The audit log, newest first, all of it or one package's (0008).
+            models.Index(fields=["organisation", "created", "id"], name="revision_newest"),
+            models.Index(
+                fields=["organisation", "package", "created", "id"], name="revision_package_newest"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.subject} by {self.actor}"

@@ -146,9 +146,11 @@ def _record(
     before: Any,
     after: Any,
     reverts: Revision | None = None,
+    package: str | None = None,
 ) -> Revision | None:
     """The revision of a change; none for an update that changed nothing (a
-    PATCH of the same values), which would only fill the history."""
+    PATCH of the same values), which would only fill the history. `package`
+    is the key of the package it is about, found in the snapshots unless given."""
     if action == Revision.UPDATE and before == after:
         return None
     return Revision.objects.create(
@@ -162,7 +164,24 @@ def _record(
         before=before,
         after=after,
         reverts=reverts,
+        package=package_of_change(object_type, before, after) if package is None else package,
     )
+
+
+def package_of_change(object_type: str, before: Any, after: Any) -> str:
+    """The key of the package a change is about: a package's, a rule's (its
+    manifest form names it) or a backend's rule's; empty for the others."""
+    snapshot = after or before or {}
+    match object_type:
+        case "package":
+            return snapshot["key"]
+        case "rule":
+            form = snapshot["rule"]
+            return form[Rule.package_key_field(form["type"])]
+        case "backend":
+            rule = Rule.objects.filter(id=snapshot["rule"]).select_related("package").first()
+            return rule.package.key if rule else ""
+    return ""
 
 
 # --- Rules ---------------------------------------------------------------------------------
@@ -601,7 +620,16 @@ def record_health_change(subject: Backend | Rule, before: dict, after: dict) -> 
     else:
         rule, object_type = subject, "rule"
     organisation = rule.domain.organisation
-    return _record(organisation, SYSTEM, Revision.HEALTH, object_type, subject.id, before, after)
+    return _record(
+        organisation,
+        SYSTEM,
+        Revision.HEALTH,
+        object_type,
+        subject.id,
+        before,
+        after,
+        package=rule.package.key,
+    )
 
 
 # --- Guarded switches ----------------------------------------------------------------------
@@ -843,4 +871,5 @@ def rollback(revision: Revision, actor: Actor) -> Revision:
         current,
         _current_state(revision),
         reverts=revision,
+        package=revision.package,
     )
