@@ -18,7 +18,13 @@ import pytest
 import redis as redis_lib
 from django.conf import settings
 
-from scarf.edge_servers import Caddy, Pebble, https_get, private_home  # noqa: F401 - shared
+from scarf.edge_servers import (  # noqa: F401 - shared
+    Caddy,
+    Pebble,
+    https_get,
+    private_home,
+    stop_process,
+)
 from scarf.ports import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -127,12 +133,7 @@ class Server:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
         self.log.close()
 
     def output(self) -> str:
@@ -299,13 +300,7 @@ class Celery:
 
     def stop(self) -> None:
         for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process, timeout=15)
 
 
 class RedisServer:
@@ -336,9 +331,7 @@ class RedisServer:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        stop_process(self.process)
 
 
 @pytest.fixture

@@ -25,7 +25,14 @@ import pytest
 
 from apps.webhooks.tests.conftest import Receiver
 from scarf.ports import free_port
-from scarf.testing import BASE_DIR, Celery, RedisServer, eventually, wait_until_serving
+from scarf.testing import (
+    BASE_DIR,
+    Celery,
+    RedisServer,
+    eventually,
+    stop_process,
+    wait_until_serving,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -103,9 +110,7 @@ class Deployment:
         return f"---- web\n{web}\n{self.celery.logs()}"
 
     def stop(self) -> None:
-        if self.web is not None and self.web.poll() is None:
-            self.web.terminate()
-            self.web.wait(15)
+        stop_process(self.web, timeout=15)
         self.celery.stop()
         self.redis.stop()
         self.broker.stop()

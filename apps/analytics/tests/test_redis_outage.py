@@ -20,6 +20,7 @@ from apps.gateway.recording import (
 )
 from apps.packages.manifests import import_manifest
 from scarf.ports import free_port
+from scarf.testing import stop_process
 
 from .conftest import consumer, make_event
 
@@ -48,8 +49,7 @@ class ThrowawayRedis:
         raise RuntimeError("redis-server did not start")
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from apps.analytics.events import read_stream_events
 from apps.gateway.tests.conftest import through_gateway
 from apps.packages.manifests import import_manifest
 from scarf.ports import free_port
-from scarf.testing import ProductionServer, wait_until_serving
+from scarf.testing import ProductionServer, stop_process, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -117,9 +117,7 @@ class Registry:
         wait_until_serving(self.url + "/v2/", self.process)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def manifest_digest(self, image: str, tag: str) -> str:
         request = urllib.request.Request(

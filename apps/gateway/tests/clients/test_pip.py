@@ -26,7 +26,7 @@ from apps.analytics.events import read_stream_events
 from apps.gateway.tests.conftest import LOOPBACK_DOMAIN, through_gateway
 from apps.packages.manifests import import_manifest
 from scarf.ports import free_port
-from scarf.testing import wait_until_serving
+from scarf.testing import stop_process, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -92,9 +92,7 @@ class PackageIndex:
         return f"{self.url}/packages/{file_name}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 @pytest.fixture
