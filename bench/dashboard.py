@@ -1,8 +1,8 @@
 """Dashboard benchmark: the pages of an organisation with thousands of packages.
 
 Not a test. Creates (once) an organisation with `--packages` packages, each
-with 30 days of daily rollups as ingestion writes them and its history (a
-creation, a rule, and health changes of its backend: --revisions in all),
+with 30 days of daily rollups as ingestion writes them and its history (its
+creation, its rule's, then changes of its rule: --revisions in all),
 then renders its pages through Django's test client, warm, and prints p50
 and p95 per view: the packages list (first page by name, ordered by
 downloads, a search, a later page), a package's page, and the audit log

@@ -64,22 +64,20 @@ def home(request):
     packages = organisation.packages.all()
     if search:
         packages = packages.filter(Q(name__icontains=search) | Q(key__icontains=search))
-    number = request.GET.get("page")
-    if order in ACTIVITY_ORDERS:  # every package's downloads are counted (one query)
+    ranking = ACTIVITY_ORDERS.get(order)
+    if ranking:  # every package's downloads are counted (one query)
         activity = queries.package_activity(organisation.id, start, end)
-        ranking = ACTIVITY_ORDERS[order]
         listed = sorted(
             packages.values_list(*ROW_FIELDS, named=True),
             key=lambda package: ranking(package, activity.get(package.key, NO_ACTIVITY)),
         )
-        page = Paginator(listed, PACKAGES_PER_PAGE).get_page(number)
-    else:  # the database orders and counts; only the page's packages are counted
+    else:  # the database orders and counts
         listed = packages.order_by(*DATABASE_ORDERS[order]).values_list(*ROW_FIELDS, named=True)
-        page = Paginator(listed, PACKAGES_PER_PAGE).get_page(number)
-        page_keys = [package.key for package in page]
-        activity = queries.package_activity(organisation.id, start, end, page_keys)
+    page = Paginator(listed, PACKAGES_PER_PAGE).get_page(request.GET.get("page"))
+    keys = [package.key for package in page]
+    if not ranking:  # only the page's packages are counted
+        activity = queries.package_activity(organisation.id, start, end, keys)
     page.object_list = [package_row(package, activity) for package in page]
-    keys = [row["key"] for row in page]
     days = queries.package_days(organisation.id, start, end, keys)
     for row in page:
         row["points"] = sparkline(filled(days.get(row["key"], {}), start, end))

@@ -21,7 +21,10 @@ def fill(apps, schema_editor):
     # Deleted rules and backends are known from their revisions' snapshots.
     rule_packages = dict(Rule.objects.values_list("id", "package__key"))
     _remember(
-        Revision, "rule", rule_packages, lambda form: form.get("rule") and _key_in(form["rule"])
+        Revision,
+        "rule",
+        rule_packages,
+        lambda snapshot: snapshot.get("rule") and _key_in(snapshot["rule"]),
     )
     backend_rules = dict(Backend.objects.values_list("id", "rule_id"))
     _remember(Revision, "backend", backend_rules, lambda snapshot: snapshot.get("rule"))
