@@ -137,12 +137,17 @@ def history(organisation, count: int):
             )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """The data's size and the rounds timed (this benchmark's and bench/dashboard_edge.py's)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--packages", type=int, default=5000)
     parser.add_argument("--revisions", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__)
 
     import django
 
@@ -157,7 +162,7 @@ def main() -> None:
     print(
         f"{args.packages} packages, {args.revisions} revisions, {args.rounds} warm rounds per view"
     )
-    print(f"{'view':<36} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8}")
+    print(HEADER)
     for name, path, query in views(organisation):
         response = client.get(path, query)  # warm
         assert response.status_code == 200, response.status_code
@@ -166,10 +171,18 @@ def main() -> None:
             started = time.perf_counter()
             response = client.get(path, query)
             times.append((time.perf_counter() - started) * 1000)
-        p50 = statistics.median(times)
-        p95 = statistics.quantiles(times, n=20)[-1]
-        print(f"{name:<36} {p50:>8.1f} {p95:>8.1f} {len(response.content):>8}")
+        print(figures(name, times, len(response.content)))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+HEADER = f"{'view':<36} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8}"
+
+
+def figures(name: str, times: list[float], size: int) -> str:
+    """A view's line under HEADER: the median and 95th percentile of `times` (ms)."""
+    p50 = statistics.median(times)
+    p95 = statistics.quantiles(times, n=20)[-1]
+    return f"{name:<36} {p50:>8.1f} {p95:>8.1f} {size:>8}"
 
 
 if __name__ == "__main__":

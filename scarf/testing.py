@@ -245,6 +245,10 @@ def runtime_venv_path() -> Path:
 
 @pytest.fixture(scope="session")
 def runtime_python() -> Path:
+    return build_runtime_venv()
+
+
+def build_runtime_venv() -> Path:
     """The interpreter of a venv built from the runtime lock alone
     (`pip install --require-hashes -r requirements.txt`, nothing from the dev lock),
     rebuilt whenever the lock changes; parallel test workers build it once."""
