@@ -247,7 +247,7 @@ def _lookup(setting: str, ip: str) -> tuple[dict[str, Any], bool]:
         return {}, True
     try:
         record, prefix = reader.get_with_prefix_len(ip)
-    except ValueError:
+    except (TypeError, ValueError):  # not an address (TypeError: a NUL in it)
         return {}, False
     return (record if isinstance(record, dict) else {}), prefix <= 24
 

@@ -68,7 +68,7 @@ def _number(ip: str) -> tuple[int, int] | None:
     parsing was most of a lookup's time."""
     try:
         return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in it
         pass
     try:
         packed = socket.inet_pton(socket.AF_INET6, ip)

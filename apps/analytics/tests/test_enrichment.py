@@ -103,6 +103,15 @@ def test_country_and_as_organisation_come_from_the_offline_database(test_mmdb):
     assert (unknown["country"], unknown["asn_org"]) == ("", "")
 
 
+@pytest.mark.parametrize("address", ["not an address", f"{IP_DE}\x00", "\x00", "1.2.3"])
+def test_an_address_that_is_not_one_gets_no_geography_and_the_event_is_kept(test_mmdb, address):
+    row = enrich(make_event(client_ip=address))
+
+    assert (row["country"], row["asn_org"]) == ("", "")
+    assert row["download"] is True
+    assert row["source_id"]
+
+
 @pytest.fixture
 def mmdb(tmp_path, settings):
     """Writes and configures an MMDB of the networks given."""

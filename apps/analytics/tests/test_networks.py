@@ -41,6 +41,8 @@ def ranges(tmp_path):
         ("", ""),
         ("not an address", ""),
         ("8.8.8", ""),
+        ("8.8.8.8\x00", ""),
+        ("\x00", ""),
     ],
 )
 def test_an_address_gets_the_organisation_of_its_range(ranges, address, organisation):
@@ -59,6 +61,7 @@ def test_an_address_gets_the_organisation_of_its_range(ranges, address, organisa
         ("::ffff:8.8.8.8", "Google LLC", True),
         ("2606:4700:4700::1111", "Cloudflare, Inc.", False),  # IPv6: never
         ("not an address", "", False),
+        ("1.0.0.7\x00", "", False),
     ],
 )
 def test_an_address_says_whether_its_slash_24_shares_its_organisation(
