@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import socketserver
 import subprocess
@@ -57,19 +58,32 @@ def celery_worker(celery_worker_session, transactional_db):
     return celery_worker_session
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_serving(
+    url: str,
+    process: subprocess.Popen,
+    timeout: float = 30,
+    statuses: tuple[int, ...] = (200,),
+    host: str = "",
+) -> None:
+    """Until `process` answers `url` (asked for `host`, if given) with one of
+    `statuses`. Any other answer is not taken as ready: on a port handed out
+    twice it may come from another server, while `process` fails to bind."""
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback only
-            return
-        except urllib.error.HTTPError:
-            return
+            with urllib.request.urlopen(request, timeout=1) as response:  # noqa: S310 - loopback
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
         except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
+            status = None
+        if status in statuses:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer {statuses} within {timeout}s")
 
 
 def eventually(probe, timeout: float = 60.0, what: str = ""):
@@ -129,8 +143,14 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_until_serving(self.url + "/healthz", self.process)
+        wait_until_serving(self.url + "/healthz", self.process, host=self.dashboard_host())
         return self
+
+    def dashboard_host(self) -> str:
+        """A host the product answers as the dashboard (its other hosts are
+        tenants' domains, where /healthz is the gateway's 404)."""
+        hosts = self.env.get("DASHBOARD_HOSTS") or self.env.get("ALLOWED_HOSTS") or "localhost"
+        return re.split(r"[,\s]+", hosts.strip())[0]
 
     def stop(self) -> None:
         stop_process(self.process)
