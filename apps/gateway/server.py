@@ -142,7 +142,7 @@ class Connection(asyncio.Protocol):
         self.write_paused = False  # answers past the high-water mark wait for the client
         self.input_done = False  # nothing more is parsed (an upgrade, a refusal, the client's end)
         self.closing = False
-        self.refusal: tuple[int, bytes] | None = None  # why the parser was stopped
+        self.refusal: tuple[int, bytes, bytes] | None = None  # why the parser was stopped
         self.head_size = 0  # bytes of the head's fields, as parsed
         self.head_pending = 0  # bytes of slices wholly within an incomplete head
         self.body_size = 0
@@ -269,7 +269,7 @@ class Connection(asyncio.Protocol):
         fields = {name.lower(): value for name, value in message.headers}
         length = fields.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limits.max_body:
-            self._refuse(413, b"request body too large")
+            self._refuse_body(message)
         continues = fields.get(b"expect", b"").lower() == b"100-continue"
         if continues and message.version == "1.1" and not self.busy and not self.queue:
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -278,7 +278,7 @@ class Connection(asyncio.Protocol):
         self.body_size += len(body)
         self.body_last = self.last_active
         if self.body_size > self.limits.max_body:
-            self._refuse(413, b"request body too large")
+            self._refuse_body(self.message)
         self.message.body.append(body)
 
     def on_message_complete(self):
@@ -295,11 +295,20 @@ class Connection(asyncio.Protocol):
         if self.head_size > self.limits.max_head:
             self._refuse(431, b"request head too large")
 
-    def _refuse(self, status: int, reason: bytes) -> None:
+    def _refuse(self, status: int, reason: bytes, content_type: bytes = b"text/plain") -> None:
         """Stop the parser: the request is answered `status` (once the answers
         before it are out), and the connection closed."""
-        self.refusal = (status, reason)
+        self.refusal = (status, reason, content_type)
         raise httptools.HttpParserError(reason.decode())
+
+    def _refuse_body(self, message: Message) -> None:
+        """413; for the dashboard's API in its JSON errors' shape, as Django
+        answers it behind gunicorn (apps/api/parsers.py)."""
+        host = next((value for name, value in message.headers if name.lower() == b"host"), b"")
+        api = message.target.startswith(b"/api/")
+        if api and normalise_host(host.decode("latin-1")) in self.server.dashboard_hosts:
+            self._refuse(413, BODY_TOO_LARGE_JSON, b"application/json")
+        self._refuse(413, b"request body too large")
 
     def _answer_queued(self) -> None:
         """Answer the queued requests in turn while the client reads its
@@ -407,17 +416,17 @@ class Connection(asyncio.Protocol):
             return
         self._answer_queued()
 
-    def _fail(self, status: int, reason: bytes) -> None:
+    def _fail(self, status: int, reason: bytes, content_type: bytes = b"text/plain") -> None:
         if self.closing:
             return
         self.transport.pause_reading()
         self.input_done = True
         self.held = b""
         if self.busy or self.queue:
-            self.refusal = (status, reason)  # answered after the requests before it
+            self.refusal = (status, reason, content_type)  # answered after the requests before it
             return
         self.closing = True
-        self.write(plain_response(status, reason, keep_alive=False))
+        self.write(plain_response(status, reason, keep_alive=False, content_type=content_type))
         self.transport.close()
 
     def check_deadlines(self, now: float) -> None:
@@ -840,15 +849,22 @@ def connection_field(keep_alive: bool, version: str) -> bytes:
     return b"Connection: keep-alive\r\n" if version == "1.0" else b""
 
 
-def plain_response(status: int, reason: bytes, keep_alive: bool) -> bytes:
+# What the API answers a body too large behind gunicorn (apps/api/parsers.py's BodyTooLarge).
+BODY_TOO_LARGE_JSON = b'{"detail":"The request body is larger than the server accepts."}'
+
+
+def plain_response(
+    status: int, reason: bytes, keep_alive: bool, content_type: bytes = b"text/plain"
+) -> bytes:
     head = f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Error')}\r\n".encode("latin-1")
     close = b"" if keep_alive else b"Connection: close\r\n"
     body = reason + b"\n"
     return (
         head
         + close
-        + b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%b"
+        + b"Content-Type: %b\r\nContent-Length: %d\r\n\r\n%b"
         % (
+            content_type,
             len(body),
             body,
         )

@@ -15,6 +15,7 @@ import contextlib
 import csv
 import http.client
 import io
+import json
 import os
 import select
 import signal
@@ -31,6 +32,7 @@ import pytest
 from apps.accounts.models import ApiToken, Membership, User
 from apps.analytics.events import read_stream_events
 from apps.analytics.tests.conftest import cli_download, ingest
+from apps.api.parsers import BodyTooLarge
 from apps.packages.manifests import import_manifest
 from scarf.testing import BASE_DIR, ProductionServer
 
@@ -452,6 +454,21 @@ def test_heads_past_the_limits_get_431_bodies_413_and_100_continue_comes_first(s
     assert over_limit_chunked.status == 413
     assert announced_over_limit.startswith(b"HTTP/1.1 413 ")
     assert b"100 Continue" not in announced_over_limit
+
+
+def test_a_body_too_large_for_the_api_is_refused_as_the_api_refuses_it(server):
+    body = b"x" * (MAX_BODY + 1)
+    refused = {}
+    for host in (DASHBOARD, GATEWAY):
+        with Client(server.port) as client:
+            length = b"Content-Length: %d" % len(body)
+            client.send(raw("POST", "/api/v1/rules/", host, length, body=body))
+            response = client.response()
+            refused[host] = (response.status, response.getheader("Content-Type"), response.body)
+
+    assert refused[DASHBOARD][:2] == (413, "application/json")
+    assert json.loads(refused[DASHBOARD][2]) == {"detail": BodyTooLarge.default_detail}
+    assert refused[GATEWAY] == (413, "text/plain", b"request body too large\n")  # a tenant's path
 
 
 def test_a_request_head_is_refused_once_past_64_kib_not_when_it_ends(server):
