@@ -482,33 +482,57 @@ def _sources_of_days(organisation_id, days, packages):
 
 def _from_events(organisation_id, days, dimensions, packages, filters):
     """Filtered counts of `days` from the raw events: one pass giving every
-    dimension asked, and the unique sources per day."""
+    dimension asked (a grouping set each), and the unique sources per day."""
     if connection.vendor != "postgresql":
         return _from_events_per_dimension(organisation_id, days, dimensions, packages, filters)
     expressions = {**summaries.DIMENSION_VALUES, "package": "e.package"}
-    pairs = ", ".join(f"('{d}', {expressions[d]})" for d in dimensions)
+    asked = [d for d in dimensions if d != "total"]
+    columns = [f"v_{d}" for d in asked]
+    sets = [f"(day, {column})" for column in columns] + (["(day)"] if "total" in dimensions else [])
+    # GROUPING() sets a bit for each column a row is not grouped by, the
+    # first column's the highest: a dimension's rows lack only its own bit.
+    full = (1 << len(asked)) - 1
+    dimension_of = {full ^ (1 << (len(asked) - 1 - n)): d for n, d in enumerate(asked)}
+    dimension_of.update({full: "total", SOURCES_ROW: "total"})
     kept, params = _kept(filters, packages)
     ranges = _ranges(days)
     within = " OR ".join(
         f"(e.timestamp >= %(start{n})s AND e.timestamp < %(end{n})s)" for n in range(len(ranges))
     )
     sources = (
-        "SELECT 'total', '', day, 0, 0, 0, count(DISTINCT e.source_id) FROM kept e "  # noqa: S608
-        f"WHERE {summaries.SOURCE} GROUP BY day"
+        f"SELECT {SOURCES_ROW}, '', day, 0, 0, 0, count(*) FROM (SELECT DISTINCT day, "  # noqa: S608
+        f"e.source_id FROM kept e WHERE {summaries.SOURCE}) AS distinct_sources GROUP BY day"
     )
+    values = "".join(f"{expressions[d]} AS v_{d}, " for d in asked)
+    grouping = f"GROUPING({', '.join(columns)})" if columns else "0"
+    value = f"coalesce({', '.join([*columns, EMPTY])})"
     query = (
-        f"WITH kept AS MATERIALIZED (SELECT {', '.join(summaries.NARROW)}, "  # noqa: S608
+        f"WITH kept AS MATERIALIZED (SELECT {values}e.download, e.bot, e.source_id, "  # noqa: S608
         "(e.timestamp AT TIME ZONE 'UTC')::date AS day FROM analytics_downloadevent e "
         f"WHERE e.organisation_id = %(organisation)s AND ({within}){kept}) "
-        f"SELECT d.d, d.v, day, {summaries.COUNTS}, 0 "
-        f"FROM kept e CROSS JOIN LATERAL (VALUES {pairs}) AS d(d, v) GROUP BY 1, 2, 3"
+        f"SELECT {grouping}, {value}, day, {summaries.COUNTS}, 0 "
+        f"FROM kept e GROUP BY GROUPING SETS ({', '.join(sets)})"
         + (f" UNION ALL {sources}" if "total" in dimensions else "")
     )
     for n, (start, end) in enumerate(ranges):
         params[f"start{n}"], params[f"end{n}"] = start, end
     with connection.cursor() as cursor:
+        # Ingestion writes raw events in time order, so a day's rows fill
+        # adjacent pages; the planner takes them for scattered over the month's
+        # partition and scans all of it instead of the (organisation,
+        # timestamp) index: 277 ms against 69 for today's rows at 10M events.
+        # The memory keeps a day's kept rows and their sources off disk.
+        cursor.execute("SET LOCAL enable_seqscan = off")  # in counts()' transaction
+        cursor.execute("SET LOCAL work_mem = '32MB'")
         cursor.execute(query, {**params, "organisation": organisation_id})
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+        cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
+        cursor.execute("SET LOCAL work_mem TO DEFAULT")
+    return [(dimension_of[grouping], *row) for grouping, *row in rows]
+
+
+SOURCES_ROW = -1  # the GROUPING() of no row: marks _from_events' unique sources
+EMPTY = "''"
 
 
 # A dimension's value as a raw event has it, for the ORM (embedded mode).

@@ -9,7 +9,14 @@ from django.core.management import call_command
 
 from apps.analytics import summaries
 from apps.analytics.models import DaySummary, DownloadEvent, Rollup, SourceDay, SummarisedDay
-from apps.analytics.queries import Filters, time_series, top, totals, unique_sources
+from apps.analytics.queries import (
+    Filters,
+    counts,
+    time_series,
+    top,
+    totals,
+    unique_sources,
+)
 
 from .conftest import IP_DE, IP_FR, IP_JP, ingest, make_event
 
@@ -107,6 +114,25 @@ def test_finished_days_are_summarised_and_answer_as_the_raw_events_do(ingested):
     assert not SummarisedDay.objects.filter(day=TODAY).exists()
     assert answers() == from_raw_events
     assert totals(1, START, END)["unique_sources"] > 0
+
+
+PAGE_DIMENSIONS = ("total", "hour", "version", "client", "os", "arch", "country", "asn_org")
+PAGE_DIMENSIONS += ("ci", "package")
+
+
+@pytest.mark.parametrize("filters", FILTERS[1:], ids=str)
+def test_a_page_of_every_dimension_counts_as_one_read_each_would(ingested, filters):
+    """A dashboard page asks every dimension in one read of the raw events
+    (today's, or all when nothing is summarised); each dimension read alone
+    must count the same, before the days are summarised and after."""
+    for summarised in (False, True):
+        if summarised:
+            summaries.summarise_due(TODAY)
+        together = counts(1, START, END, PAGE_DIMENSIONS, filters=filters)
+        apart = {d: counts(1, START, END, [d], filters=filters)[d] for d in PAGE_DIMENSIONS}
+
+        assert together == apart
+        assert sum(c.events for c in together["version"].values()) > 0
 
 
 def test_summarised_days_are_read_from_the_summaries_alone(ingested):
