@@ -8,8 +8,9 @@ countries, 500 networks, 5 % CI, 2 % bots, 8 % HEAD requests), ends its
 days now (today is a partial day, read live), derives the rollups and
 source days with ingestion's own code and summarises the finished days
 (`apps.analytics.rebuild`: the test suite checks it against real
-ingestion), then times each view through Django's test client and prints
-p50/p95 per view and the load average:
+ingestion), vacuums and analyses as autovacuum would, then times each view
+through Django's test client and prints p50/p95 per view and the load
+average, then the CSV export's first row and its memory over `--export-mib`:
 
     .venv/bin/python bench/analytics_scale.py --events 1000000
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scarf_bench_analytics_10m \\
