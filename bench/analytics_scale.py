@@ -30,6 +30,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -334,6 +335,34 @@ def first_byte(client, query: dict) -> float:
     return elapsed
 
 
+HEADER = f"{'view':<44} {'p50 ms':>8} {'p95 ms':>8}  load average"
+
+
+def figures(name: str, p50: float, p95: float) -> str:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{name:<44} {p50:>8.1f} {p95:>8.1f}  {load}"
+
+
+def through_the_edge(user, organisation, secret: str, chosen: dict, rounds: int) -> None:
+    """Each view asked for with curl over HTTPS, as a user's browser or API
+    client would: the dashboard service (gunicorn from the runtime-lock venv)
+    behind Caddy with a certificate from pebble (bench/dashboard_edge.py)."""
+    from apps.accounts.middleware import SESSION_KEY
+    from bench.dashboard_edge import dashboard_behind_the_edge, session_cookie
+    from bench.dashboard_edge import timed as curl_timed
+
+    signed_in = ["-b", session_cookie(user, **{SESSION_KEY: organisation.id})]
+    token = ["-H", f"Authorization: Bearer {secret}"]
+    with dashboard_behind_the_edge() as (base, curl):
+        print(f"through {base}: gunicorn from the runtime-lock venv behind Caddy, curl's times")
+        print(HEADER)
+        for name, (url, query) in chosen.items():
+            address = base + url + (f"?{urlencode(query)}" if query else "")
+            times, _ = curl_timed(address, rounds, [*curl, *signed_in, *token])
+            p95 = statistics.quantiles(times, n=20)[-1]
+            print(figures(name, statistics.median(times), p95), flush=True)
+
+
 def resident_mib() -> float:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -369,6 +398,9 @@ def main() -> None:
     parser.add_argument(
         "--as-loaded", action="store_true", help="time without deriving what is missing"
     )
+    parser.add_argument(
+        "--edge", action="store_true", help="time with curl through the TLS edge (deployed shape)"
+    )
     args = parser.parse_args()
 
     import django
@@ -396,13 +428,18 @@ def main() -> None:
     print(f"{args.events:,} events per organisation, 2 organisations, {args.rounds} warm rounds")
     for table, rows, size in storage():
         print(f"  {table:<26} {rows:>12,} rows {size / 2**20:>9,.0f} MiB")
-    print(f"{'view':<44} {'p50 ms':>8} {'p95 ms':>8}  load average")
-    for name, (url, query) in views(organisation.id, package.id, today).items():
-        if args.only and args.only not in name:
-            continue
+    chosen = {
+        name: view
+        for name, view in views(organisation.id, package.id, today).items()
+        if not args.only or args.only in name
+    }
+    if args.edge:
+        through_the_edge(user, organisation, secret, chosen, args.rounds)
+        return
+    print(HEADER)
+    for name, (url, query) in chosen.items():
         p50, p95 = timed(client, url, query, args.rounds)
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(f"{name:<44} {p50:>8.1f} {p95:>8.1f}  {load}", flush=True)
+        print(figures(name, p50, p95), flush=True)
     last_30 = {"start": (today - timedelta(days=29)).isoformat(), "end": today.isoformat()}
     export = statistics.median(first_byte(client, last_30) for _ in range(5))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -33,14 +34,16 @@ from bench import dashboard  # noqa: E402 - sets the environment Django starts w
 HOST = "dashboard.bench.test"
 
 
-def session_cookie(user) -> str:
-    """A signed-in session of `user`, as the sign-in form would leave it."""
+def session_cookie(user, **data) -> str:
+    """A signed-in session of `user` (holding `data` too), as the sign-in
+    form would leave it."""
     from importlib import import_module
 
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store.update(data)
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
@@ -48,13 +51,12 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
-def timed(url: str, rounds: int, cookie: str, caddy, root: Path) -> tuple[list[float], int]:
+def timed(url: str, rounds: int, curl: list[str]) -> tuple[list[float], int]:
     """curl's milliseconds for each of `rounds` requests after a warm one, and
     the size of the last answer."""
     requests = [option for _ in range(rounds + 1) for option in ("-o", "/dev/null", url)]
     answered = subprocess.run(
-        ["curl", "-sS", "--cacert", str(root), "--resolve", f"{HOST}:{caddy.https_port}:127.0.0.1"]
-        + ["-b", cookie, "-w", "%{http_code} %{size_download} %{time_total}\\n", *requests],
+        ["curl", "-sS", *curl, "-w", "%{http_code} %{size_download} %{time_total}\\n", *requests],
         capture_output=True,
         text=True,
         check=True,
@@ -64,23 +66,21 @@ def timed(url: str, rounds: int, cookie: str, caddy, root: Path) -> tuple[list[f
     return [float(line.split()[2]) * 1000 for line in answered[1:]], int(answered[-1].split()[1])
 
 
-def main() -> None:
-    args = dashboard.arguments(__doc__)
-
-    import django
-
-    django.setup()
+@contextmanager
+def dashboard_behind_the_edge():
+    """The dashboard service from the runtime-lock venv behind Caddy and
+    pebble, on free ports: yields its base URL and the curl options that
+    reach it trusting pebble's root."""
     from scarf.edge_servers import Caddy, Pebble
     from scarf.testing import DashboardServer, build_runtime_venv
 
-    user, organisation = dashboard.prepare(args.packages, args.revisions)
-    cookie = session_cookie(user)
     env = {
         "REDIS_URL": REDIS_URL,
         "DASHBOARD_HOSTS": HOST,
         "ALLOWED_HOSTS": HOST,
         "TRUSTED_PROXIES": "127.0.0.1/32",
         "HTTPS": "true",
+        "API_RATE_LIMIT": "100000/min",  # the benchmark's token asks for every round
     }
     with tempfile.TemporaryDirectory() as directory:
         tmp_path = Path(directory)
@@ -96,25 +96,36 @@ def main() -> None:
         try:
             server.start()
             caddy.start()
-            print(
-                f"{args.packages} packages, {args.revisions} revisions, {args.rounds} warm "
-                f"requests per view, https://{HOST}:{caddy.https_port} (runtime venv, Caddy)"
+            resolve = f"{HOST}:{caddy.https_port}:127.0.0.1"
+            yield (
+                f"https://{HOST}:{caddy.https_port}",
+                ["--cacert", str(pebble.root), "--resolve", resolve],
             )
-            print(dashboard.HEADER)
-            for name, path, query in dashboard.views(organisation):
-                url = f"https://{HOST}:{caddy.https_port}{path}"
-                times, size = timed(
-                    url + (f"?{urlencode(query)}" if query else ""),
-                    args.rounds,
-                    cookie,
-                    caddy,
-                    pebble.root,
-                )
-                print(dashboard.figures(name, times, size))
         finally:
             caddy.stop()
             server.stop()
             pebble.stop()
+
+
+def main() -> None:
+    args = dashboard.arguments(__doc__)
+
+    import django
+
+    django.setup()
+
+    user, organisation = dashboard.prepare(args.packages, args.revisions)
+    curl_cookie = ["-b", session_cookie(user)]
+    with dashboard_behind_the_edge() as (base, curl):
+        print(
+            f"{args.packages} packages, {args.revisions} revisions, {args.rounds} warm "
+            f"requests per view, {base} (runtime venv, Caddy)"
+        )
+        print(dashboard.HEADER)
+        for name, path, query in dashboard.views(organisation):
+            url = base + path + (f"?{urlencode(query)}" if query else "")
+            times, size = timed(url, args.rounds, [*curl, *curl_cookie])
+            print(dashboard.figures(name, times, size))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
