@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import socket
 import socketserver
 import subprocess
@@ -63,18 +62,16 @@ def wait_until_serving(
     process: subprocess.Popen,
     timeout: float = 30,
     statuses: tuple[int, ...] = (200,),
-    host: str = "",
 ) -> None:
-    """Until `process` answers `url` (asked for `host`, if given) with one of
-    `statuses`. Any other answer is not taken as ready: on a port handed out
-    twice it may come from another server, while `process` fails to bind."""
-    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    """Until `process` answers `url` with one of `statuses`. Any other answer
+    is not taken as ready: on a port handed out twice it may come from
+    another server, while `process` fails to bind."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(request, timeout=1) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
                 status = response.status
         except urllib.error.HTTPError as error:
             status = error.code
@@ -143,14 +140,8 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_until_serving(self.url + "/healthz", self.process, host=self.dashboard_host())
+        wait_until_serving(self.url + "/healthz", self.process)
         return self
-
-    def dashboard_host(self) -> str:
-        """A host the product answers as the dashboard (its other hosts are
-        tenants' domains, where /healthz is the gateway's 404)."""
-        hosts = self.env.get("DASHBOARD_HOSTS") or self.env.get("ALLOWED_HOSTS") or "localhost"
-        return re.split(r"[,\s]+", hosts.strip())[0]
 
     def stop(self) -> None:
         stop_process(self.process)

@@ -14,7 +14,12 @@ django_application = get_wsgi_application()
 
 from django.conf import settings  # noqa: E402  (after Django is set up)
 
-from apps.gateway.app import GatewayApp, normalise_host, split_target  # noqa: E402
+from apps.gateway.app import (  # noqa: E402
+    GatewayApp,
+    is_health_probe,
+    normalise_host,
+    split_target,
+)
 from apps.gateway.edge import AskApplication  # noqa: E402
 
 
@@ -25,6 +30,7 @@ class HostDispatcher:
         self.dashboard = dashboard
         self.gateway = gateway
         self.dashboard_hosts = frozenset(normalise_host(h) for h in dashboard_hosts)
+        self.probe_host = next(iter(dashboard_hosts), "")
         self.ask = AskApplication(gateway, dashboard_hosts)
 
     def __call__(self, environ, start_response):
@@ -33,7 +39,11 @@ class HostDispatcher:
         authority, _ = split_target(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "/")
         if authority is not None:  # an absolute-form target names the host (RFC 9112 §3.2.2)
             environ["HTTP_HOST"] = authority
-        if normalise_host(environ.get("HTTP_HOST", "")) in self.dashboard_hosts:
+        host = normalise_host(environ.get("HTTP_HOST", ""))
+        if host in self.dashboard_hosts:
+            return self.dashboard(environ, start_response)
+        if self.probe_host and is_health_probe(host, environ.get("PATH_INFO", "")):
+            environ["HTTP_HOST"] = self.probe_host  # a host Django's ALLOWED_HOSTS has
             return self.dashboard(environ, start_response)
         return self.gateway(environ, start_response)
 

@@ -3,6 +3,7 @@ Django's middleware stack (flow 2 of ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from urllib.parse import quote
@@ -58,6 +59,22 @@ def normalise_host(value: str) -> str:
     if value.startswith("["):
         return value.split("]", 1)[0] + "]"
     return value.split(":", 1)[0]
+
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def is_health_probe(host: str, path: str) -> bool:
+    """A health check asked by address, as load balancers and Kubernetes ask
+    (`host` normalised): the dashboard answers it, since no tenant's domain
+    is an IP address (packages.models refuses one)."""
+    if path not in HEALTH_PATHS:
+        return False
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def authority_of(value: str, host: str) -> str:

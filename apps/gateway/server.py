@@ -48,6 +48,7 @@ from .app import (
     BadRequest,
     GatewayApp,
     build_request,
+    is_health_probe,
     normalise_host,
     response_fields,
     split_target,
@@ -525,8 +526,8 @@ class Server:
             )
         except BadRequest:
             return False  # the WSGI path answers it, the same way on every server
-        if request.host in self.dashboard_hosts:
-            return False
+        if request.host in self.dashboard_hosts or is_health_probe(request.host, request.raw_path):
+            return False  # the WSGI path's, HostDispatcher's
         cached = gateway.table.cached(request.host)
         if cached is None:
             return False  # loading it may block: a thread does it

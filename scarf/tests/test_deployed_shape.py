@@ -98,7 +98,7 @@ class Deployment:
                 stderr=subprocess.STDOUT,
             )
         self.celery.start()
-        wait_until_serving(f"http://127.0.0.1:{self.port}/healthz", self.web, host=DASHBOARD)
+        wait_until_serving(f"http://127.0.0.1:{self.port}/healthz", self.web)
         return self
 
     def alive(self) -> dict[str, bool]:

@@ -281,3 +281,21 @@ def test_the_servers_environment_never_reads_as_request_headers(
 
     assert status == 307
     assert [event["user_agent"] for event in recorded_events(redis_db)] == [""]
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "[::1]", "10.0.0.5"])
+def test_a_health_probe_by_address_is_answered_by_the_dashboard(server, address):
+    """Load balancers and Kubernetes probe by address: no tenant's domain is one."""
+    host = f"{address}:{server.port}"
+
+    healthz = send(server, "GET", "/healthz", host)
+    readyz = send(server, "GET", "/readyz", host)
+    other_path = send(server, "GET", "/install.sh", host)
+    on_a_tenants_domain = send(server, "GET", "/healthz", "get.acme.test")
+
+    assert (healthz[0], healthz[2]) == (200, b"ok\n")
+    assert readyz[0] == 200
+    assert json.loads(readyz[2])["checks"] == {"database": "ok", "redis": "ok"}
+    assert other_path[0] == 404  # the gateway's: no domain is that address
+    assert on_a_tenants_domain[0] == 404  # the gateway's: acme has no rule for it
+    assert on_a_tenants_domain[2] != b"ok\n"
