@@ -311,7 +311,7 @@ def views(organisation_id: int, package_id: int, today) -> dict[str, tuple[str, 
     }
 
 
-def timed(client, url: str, query: dict, rounds: int) -> tuple[float, float]:
+def timed(client, url: str, query: dict, rounds: int) -> list[float]:
     response = client.get(url, query)  # warm
     assert response.status_code == 200, (url, response.status_code, response.content[:300])
     times = []
@@ -319,7 +319,7 @@ def timed(client, url: str, query: dict, rounds: int) -> tuple[float, float]:
         started = time.perf_counter()
         response = client.get(url, query)
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), statistics.quantiles(times, n=20)[-1]
+    return times
 
 
 def first_byte(client, query: dict) -> float:
@@ -338,9 +338,14 @@ def first_byte(client, query: dict) -> float:
 HEADER = f"{'view':<44} {'p50 ms':>8} {'p95 ms':>8}  load average"
 
 
-def figures(name: str, p50: float, p95: float) -> str:
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{name:<44} {p50:>8.1f} {p95:>8.1f}  {load}"
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def figures(name: str, times: list[float]) -> str:
+    """A view's line under HEADER: the median and 95th percentile of `times` (ms)."""
+    p50, p95 = statistics.median(times), statistics.quantiles(times, n=20)[-1]
+    return f"{name:<44} {p50:>8.1f} {p95:>8.1f}  {load_average()}"
 
 
 def through_the_edge(user, organisation, secret: str, chosen: dict, rounds: int) -> None:
@@ -359,8 +364,7 @@ def through_the_edge(user, organisation, secret: str, chosen: dict, rounds: int)
         for name, (url, query) in chosen.items():
             address = base + url + (f"?{urlencode(query)}" if query else "")
             times, _ = curl_timed(address, rounds, [*curl, *signed_in, *token])
-            p95 = statistics.quantiles(times, n=20)[-1]
-            print(figures(name, statistics.median(times), p95), flush=True)
+            print(figures(name, times), flush=True)
 
 
 def resident_mib() -> float:
@@ -438,12 +442,10 @@ def main() -> None:
         return
     print(HEADER)
     for name, (url, query) in chosen.items():
-        p50, p95 = timed(client, url, query, args.rounds)
-        print(figures(name, p50, p95), flush=True)
+        print(figures(name, timed(client, url, query, args.rounds)), flush=True)
     last_30 = {"start": (today - timedelta(days=29)).isoformat(), "end": today.isoformat()}
     export = statistics.median(first_byte(client, last_30) for _ in range(5))
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{'CSV export, 30 days, first row (s)':<44} {export:>8.3f} {'':>8}  {load}")
+    print(f"{'CSV export, 30 days, first row (s)':<44} {export:>8.3f} {'':>8}  {load_average()}")
     if args.export_mib:
         rate, growth, rows = streamed(client, last_30, args.export_mib)
         print(

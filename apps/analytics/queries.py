@@ -480,6 +480,9 @@ def _sources_of_days(organisation_id, days, packages):
     return [(row["day"], row["n"]) for row in daily]
 
 
+SOURCES_ROW = -1  # the GROUPING() of no row: marks _from_events' unique sources
+
+
 def _from_events(organisation_id, days, dimensions, packages, filters):
     """Filtered counts of `days` from the raw events: one pass giving every
     dimension asked (a grouping set each), and the unique sources per day."""
@@ -505,7 +508,7 @@ def _from_events(organisation_id, days, dimensions, packages, filters):
     )
     values = "".join(f"{expressions[d]} AS v_{d}, " for d in asked)
     grouping = f"GROUPING({', '.join(columns)})" if columns else "0"
-    value = f"coalesce({', '.join([*columns, EMPTY])})"
+    value = "coalesce(" + ", ".join([*columns, "''"]) + ")"
     query = (
         f"WITH kept AS MATERIALIZED (SELECT {values}e.download, e.bot, e.source_id, "  # noqa: S608
         "(e.timestamp AT TIME ZONE 'UTC')::date AS day FROM analytics_downloadevent e "
@@ -529,10 +532,6 @@ def _from_events(organisation_id, days, dimensions, packages, filters):
         cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
         cursor.execute("SET LOCAL work_mem TO DEFAULT")
     return [(dimension_of[grouping], *row) for grouping, *row in rows]
-
-
-SOURCES_ROW = -1  # the GROUPING() of no row: marks _from_events' unique sources
-EMPTY = "''"
 
 
 # A dimension's value as a raw event has it, for the ORM (embedded mode).

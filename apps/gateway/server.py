@@ -309,7 +309,8 @@ class Connection(asyncio.Protocol):
         api = message.target.startswith(b"/api/")
         if api and normalise_host(host.decode("latin-1")) in self.server.dashboard_hosts:
             self._refuse(413, BODY_TOO_LARGE_JSON, b"application/json")
-        self._refuse(413, b"request body too large")
+        else:
+            self._refuse(413, b"request body too large")
 
     def _answer_queued(self) -> None:
         """Answer the queued requests in turn while the client reads its
