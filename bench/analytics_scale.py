@@ -26,9 +26,12 @@ import argparse
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -322,17 +325,58 @@ def timed(client, url: str, query: dict, rounds: int) -> list[float]:
     return times
 
 
-def first_byte(client, query: dict) -> float:
-    """Seconds until the CSV export's first row (the header aside)."""
+EXPORT = "/analytics/export.csv"
+
+
+@contextmanager
+def exported(client, query: dict):
+    """The CSV export's chunks, asked for through Django's test client."""
+    response = client.get(EXPORT, query)
+    try:
+        yield iter(response.streaming_content)
+    finally:
+        response.close()
+
+
+def first_row(open_export) -> float:
+    """Seconds until the export's first row (the header aside)."""
     started = time.perf_counter()
-    response = client.get("/analytics/export.csv", query)
-    chunks = iter(response.streaming_content)
-    received = b""
-    while b"\n" not in received.partition(b"\n")[2]:
-        received += next(chunks)
-    elapsed = time.perf_counter() - started
-    response.close()
-    return elapsed
+    with open_export() as chunks:
+        received = b""
+        while b"\n" not in received.partition(b"\n")[2]:
+            received += next(chunks)
+    return time.perf_counter() - started
+
+
+def streamed(open_export, megabytes: int, resident) -> tuple[float, float, int]:
+    """Streams `megabytes` of the export: (MiB/s, the largest growth of the
+    resident memory `resident()` reads, in MiB, rows read)."""
+    before, largest, received, rows = resident(), 0.0, 0, 0
+    started = time.perf_counter()
+    with open_export() as chunks:
+        for number, chunk in enumerate(chunks):
+            received += len(chunk)
+            rows += chunk.count(b"\n")
+            if number % 1000 == 0:
+                largest = max(largest, resident() - before)
+            if received >= megabytes * 2**20:
+                break
+        elapsed = time.perf_counter() - started
+        largest = max(largest, resident() - before)
+    return received / 2**20 / elapsed, largest, rows
+
+
+def measure_export(open_export, megabytes: int, resident, whose: str) -> None:
+    """Prints the export's first row (median of 5) and, when `megabytes`,
+    its rate and memory over that much of it."""
+    export = statistics.median(first_row(open_export) for _ in range(5))
+    print(f"{'CSV export, 30 days, first row (s)':<44} {export:>8.3f} {'':>8}  {load_average()}")
+    if megabytes:
+        rate, growth, rows = streamed(open_export, megabytes, resident)
+        print(
+            f"CSV export, 30 days: {megabytes} MiB ({rows:,} rows) streamed at {rate:.1f} "
+            f"MiB/s, the resident memory of {whose} grew by at most {growth:.1f} MiB"
+        )
 
 
 HEADER = f"{'view':<44} {'p50 ms':>8} {'p95 ms':>8}  load average"
@@ -348,46 +392,51 @@ def figures(name: str, times: list[float]) -> str:
     return f"{name:<44} {p50:>8.1f} {p95:>8.1f}  {load_average()}"
 
 
-def through_the_edge(user, organisation, secret: str, chosen: dict, rounds: int) -> None:
+def through_the_edge(user, organisation, secret: str, chosen: dict, rounds: int, export: tuple):
     """Each view asked for with curl over HTTPS, as a user's browser or API
-    client would: the dashboard service (gunicorn from the runtime-lock venv)
-    behind Caddy with a certificate from pebble (bench/dashboard_edge.py)."""
+    client would, then the export (`export`: its query and MiB to stream):
+    the dashboard service (gunicorn from the runtime-lock venv) behind Caddy
+    with a certificate from pebble (bench/dashboard_edge.py)."""
     from apps.accounts.middleware import SESSION_KEY
     from bench.dashboard_edge import dashboard_behind_the_edge, session_cookie
     from bench.dashboard_edge import timed as curl_timed
 
     signed_in = ["-b", session_cookie(user, **{SESSION_KEY: organisation.id})]
     token = ["-H", f"Authorization: Bearer {secret}"]
-    with dashboard_behind_the_edge() as (base, curl):
+    with dashboard_behind_the_edge() as (base, curl, server):
         print(f"through {base}: gunicorn from the runtime-lock venv behind Caddy, curl's times")
         print(HEADER)
         for name, (url, query) in chosen.items():
             address = base + url + (f"?{urlencode(query)}" if query else "")
             times, _ = curl_timed(address, rounds, [*curl, *signed_in, *token])
             print(figures(name, times), flush=True)
+        query, megabytes = export
+
+        @contextmanager
+        def exported_by_curl():
+            downloading = subprocess.Popen(
+                ["curl", "-sS", *curl, *signed_in, f"{base}{EXPORT}?{urlencode(query)}"],
+                stdout=subprocess.PIPE,
+            )
+            try:
+                yield iter(lambda: downloading.stdout.read1(65536), b"")
+            finally:
+                downloading.kill()
+                downloading.wait()
+
+        resident = partial(tree_resident_mib, server.process.pid)
+        measure_export(exported_by_curl, megabytes, resident, "gunicorn and its workers")
 
 
-def resident_mib() -> float:
-    with open("/proc/self/statm") as statm:
+def resident_mib(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def streamed(client, query: dict, megabytes: int) -> tuple[float, float, int]:
-    """Streams `megabytes` of the CSV export: (MiB/s, the largest growth of
-    this process's resident memory in MiB, rows read)."""
-    response = client.get("/analytics/export.csv", query)
-    before, largest, received, rows = resident_mib(), 0.0, 0, 0
-    started = time.perf_counter()
-    for number, chunk in enumerate(response.streaming_content):
-        received += len(chunk)
-        rows += chunk.count(b"\n")
-        if number % 1000 == 0:
-            largest = max(largest, resident_mib() - before)
-        if received >= megabytes * 2**20:
-            break
-    elapsed = time.perf_counter() - started
-    response.close()
-    return received / 2**20 / elapsed, max(largest, resident_mib() - before), rows
+def tree_resident_mib(pid: int) -> float:
+    """Resident memory of a process and its children (gunicorn's workers), MiB."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sum(resident_mib(process) for process in [pid, *children])
 
 
 def main() -> None:
@@ -437,21 +486,18 @@ def main() -> None:
         for name, view in views(organisation.id, package.id, today).items()
         if not args.only or args.only in name
     }
+    last_30 = {"start": (today - timedelta(days=29)).isoformat(), "end": today.isoformat()}
     if args.edge:
-        through_the_edge(user, organisation, secret, chosen, args.rounds)
+        through_the_edge(
+            user, organisation, secret, chosen, args.rounds, (last_30, args.export_mib)
+        )
         return
     print(HEADER)
     for name, (url, query) in chosen.items():
         print(figures(name, timed(client, url, query, args.rounds)), flush=True)
-    last_30 = {"start": (today - timedelta(days=29)).isoformat(), "end": today.isoformat()}
-    export = statistics.median(first_byte(client, last_30) for _ in range(5))
-    print(f"{'CSV export, 30 days, first row (s)':<44} {export:>8.3f} {'':>8}  {load_average()}")
-    if args.export_mib:
-        rate, growth, rows = streamed(client, last_30, args.export_mib)
-        print(
-            f"CSV export, 30 days: {args.export_mib} MiB ({rows:,} rows) streamed at "
-            f"{rate:.1f} MiB/s, resident memory grew by at most {growth:.1f} MiB"
-        )
+    measure_export(
+        partial(exported, client, last_30), args.export_mib, resident_mib, "this process"
+    )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,8 @@ def timed(url: str, rounds: int, curl: list[str]) -> tuple[list[float], int]:
 @contextmanager
 def dashboard_behind_the_edge():
     """The dashboard service from the runtime-lock venv behind Caddy and
-    pebble, on free ports: yields its base URL and the curl options that
-    reach it trusting pebble's root."""
+    pebble, on free ports: yields its base URL, the curl options that reach
+    it trusting pebble's root, and the server (scarf.testing.DashboardServer)."""
     from scarf.edge_servers import Caddy, Pebble
     from scarf.testing import DashboardServer, build_runtime_venv
 
@@ -100,6 +100,7 @@ def dashboard_behind_the_edge():
             yield (
                 f"https://{HOST}:{caddy.https_port}",
                 ["--cacert", str(pebble.root), "--resolve", resolve],
+                server,
             )
         finally:
             caddy.stop()
@@ -116,7 +117,7 @@ def main() -> None:
 
     user, organisation = dashboard.prepare(args.packages, args.revisions)
     curl_cookie = ["-b", session_cookie(user)]
-    with dashboard_behind_the_edge() as (base, curl):
+    with dashboard_behind_the_edge() as (base, curl, _server):
         print(
             f"{args.packages} packages, {args.revisions} revisions, {args.rounds} warm "
             f"requests per view, {base} (runtime venv, Caddy)"
